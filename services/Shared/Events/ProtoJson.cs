@@ -1,0 +1,28 @@
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+
+namespace Dcis.Crisis.Shared.Events;
+
+/// <summary>
+/// The canonical proto JSON used for event data. The parser ignores unknown fields so that an
+/// older consumer keeps working when a producer adds a field (tolerant reader).
+/// </summary>
+public static class ProtoJson
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+
+    /// <summary>Formats a message as canonical proto JSON.</summary>
+    public static string Format(IMessage message) => Formatter.Format(message);
+
+    /// <summary>Parses proto JSON into a message.</summary>
+    public static T Parse<T>(string json)
+        where T : IMessage<T>, new() => Parser.Parse<T>(json);
+
+    /// <summary>Parses proto JSON for a runtime descriptor.</summary>
+    public static IMessage Parse(MessageDescriptor descriptor, string json)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        return Parser.Parse(json, descriptor);
+    }
+}

@@ -1,0 +1,103 @@
+using Dapr;
+using Dcis.Crisis.Shared.Errors;
+using Dcis.Crisis.Shared.Events;
+using Dcis.Crisis.Shared.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Dcis.Crisis.Shared.Hosting;
+
+/// <summary>The one call per service that sets up everything services have in common.</summary>
+public static class CrisisHostingExtensions
+{
+    /// <summary>
+    /// Telemetry, health, Kestrel's two endpoints (gRPC over h2c; HTTP/1.1 for Dapr callbacks and
+    /// health — without TLS one port cannot serve both), JWT auth and policies, rich gRPC errors,
+    /// request limits and the Dapr client.
+    /// </summary>
+    public static CrisisServiceOptions AddCrisisDefaults(this WebApplicationBuilder builder, string appId, int defaultHttpPort, int defaultGrpcPort)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = CrisisServiceOptions.From(builder.Configuration, appId, defaultHttpPort, defaultGrpcPort);
+        builder.Services.AddSingleton(options);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = System.Net.IPAddress.Parse(options.BindAddress);
+            kestrel.Listen(address, options.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, options.HttpPort, o => o.Protocols = HttpProtocols.Http1);
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+        });
+
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = Limits.MaxRequestBytes;
+            grpc.MaxSendMessageSize = Limits.MaxResponseBytes;
+            grpc.Interceptors.Add<ErrorInterceptor>();
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy());
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Services.AddGrpcReflection();
+        }
+
+        builder.Services.AddCrisisAuthentication(builder.Configuration, options);
+        builder.Services.AddDaprClient();
+        builder.Services.AddSingleton<IEventPublisher, DaprEventPublisher>();
+        builder.AddCrisisTelemetry(appId);
+        return options;
+    }
+
+    /// <summary>Maps health (gRPC and <c>/healthz</c>), reflection in Development, the Dapr
+    /// subscription discovery endpoint, and the CloudEvents unwrapping middleware.</summary>
+    public static WebApplication MapCrisisDefaults(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseCloudEvents(new CloudEventsMiddlewareOptions { ForwardCloudEventPropertiesAsHeaders = true });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapHealthChecks("/healthz").AllowAnonymous();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapGrpcReflectionService().AllowAnonymous();
+        }
+
+        app.MapSubscribeHandler().AllowAnonymous();
+        return app;
+    }
+
+    private static void AddCrisisTelemetry(this WebApplicationBuilder builder, string appId)
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(appId))
+            .WithTracing(t => t
+                .AddSource(CrisisTelemetry.Name)
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/healthz", StringComparison.Ordinal))
+                .AddHttpClientInstrumentation()
+                .AddGrpcClientInstrumentation())
+            .WithMetrics(m => m
+                .AddMeter(CrisisTelemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation());
+        builder.Logging.AddOpenTelemetry(l =>
+        {
+            l.IncludeScopes = true;
+            l.IncludeFormattedMessage = true;
+        });
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+    }
+}
