@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Dcis.Crisis.Cli.Commands;
+
+namespace Dcis.Crisis.Cli;
+
+/// <summary>The command tree. Each area adds its commands with one line here.</summary>
+internal static class CrisisCli
+{
+    public static RootCommand Build()
+    {
+        var context = new CliContext();
+        var root = new RootCommand("crisis — command-line client of Dcis.Crisis (threat levels, consular liaison, company advisories, notifications).");
+        context.AddGlobalOptions(root);
+        root.Subcommands.Add(TokenCommand.Build(context));
+        // Area commands register below, one line each.
+        return root;
+    }
+}

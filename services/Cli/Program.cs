@@ -1,0 +1,3 @@
+using Dcis.Crisis.Cli;
+
+return await CrisisCli.Build().Parse(args).InvokeAsync();
