@@ -1,0 +1,383 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using StackExchange.Redis;
+
+namespace Dcis.Crisis.DevSidecar.PubSub;
+
+/// <summary>One entry read from a stream: the stored bytes and the publish metadata.</summary>
+public sealed record StreamMessage(string Topic, string Id, byte[] Data, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>
+/// The <c>pubsub.redis</c> component in the layout of Dapr's own (DAPR-CONTRACT.md §6): stream key =
+/// topic, fields <c>data</c> and <c>metadata</c>, consumer group = consumerID created at 0 with
+/// MKSTREAM, XACK only after success, XPENDING/XCLAIM reclaim of entries idle past processingTimeout.
+/// </summary>
+public sealed class RedisStreamsPubSub : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer _connection;
+    private readonly ILogger _logger;
+    private readonly List<ConnectionMultiplexer> _readers = [];
+
+    private RedisStreamsPubSub(string name, RedisSettings settings, ConnectionMultiplexer connection, ILogger logger)
+    {
+        Name = name;
+        Settings = settings;
+        _connection = connection;
+        _logger = logger;
+    }
+
+    public string Name { get; }
+    public RedisSettings Settings { get; }
+
+    public static async Task<RedisStreamsPubSub> ConnectAsync(string name, RedisSettings settings, ILogger logger)
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(Configuration(settings, blockingReads: false));
+        return new RedisStreamsPubSub(name, settings, connection, logger);
+    }
+
+    private static ConfigurationOptions Configuration(RedisSettings settings, bool blockingReads)
+    {
+        var options = ConfigurationOptions.Parse(settings.Host);
+        options.Password = settings.Password;
+        options.User = settings.Username;
+        options.Ssl = settings.EnableTls;
+        options.DefaultDatabase = settings.Database;
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = (int)settings.DialTimeout.TotalMilliseconds;
+        options.ClientName = "dapr-dev-sidecar";
+        if (blockingReads)
+        {
+            // The reader connection carries XREADGROUP BLOCK readTimeout; it must not time out first.
+            options.AsyncTimeout = (int)(settings.ReadTimeout + TimeSpan.FromSeconds(10)).TotalMilliseconds;
+            options.SyncTimeout = options.AsyncTimeout;
+        }
+
+        return options;
+    }
+
+    /// <summary>True when the server answers PING.</summary>
+    public async Task<bool> PingAsync()
+    {
+        try
+        {
+            await _connection.GetDatabase(Settings.Database).PingAsync();
+            return true;
+        }
+        catch (RedisException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>XADD <c>topic</c> [MAXLEN ~ n] * data &lt;bytes&gt; [metadata &lt;json&gt;].</summary>
+    public Task PublishAsync(string topic, ReadOnlyMemory<byte> data, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var db = _connection.GetDatabase(Settings.Database);
+        var args = new List<object> { topic };
+        if (Settings.MaxLenApprox > 0)
+        {
+            args.AddRange(["MAXLEN", "~", Settings.MaxLenApprox]);
+        }
+
+        args.AddRange(["*", "data", data.ToArray()]);
+        if (metadata is not null)
+        {
+            args.AddRange(["metadata", JsonSerializer.Serialize(metadata)]);
+        }
+
+        return db.ExecuteAsync("XADD", args);
+    }
+
+    /// <summary>
+    /// Runs the read, worker and reclaim loops of one subscription until <paramref name="stopReading"/>
+    /// is cancelled, then lets in-flight handlers finish (they see <paramref name="abortHandlers"/>).
+    /// The handler returns true to acknowledge the entry; false leaves it pending for redelivery.
+    /// </summary>
+    public async Task SubscribeAsync(
+        string topic,
+        Func<StreamMessage, CancellationToken, Task<bool>> handler,
+        CancellationToken stopReading,
+        CancellationToken abortHandlers)
+    {
+        var group = Settings.ConsumerId;
+        var db = _connection.GetDatabase(Settings.Database);
+        await EnsureGroupAsync(db, topic, group, stopReading);
+
+        var reader = await ConnectionMultiplexer.ConnectAsync(Configuration(Settings, blockingReads: true));
+        lock (_readers)
+        {
+            _readers.Add(reader);
+        }
+
+        var queue = Channel.CreateBounded<StreamMessage>(Math.Max(1, Settings.QueueDepth));
+        var workers = Enumerable.Range(0, Math.Max(1, Settings.Concurrency))
+            .Select(_ => Task.Run(() => WorkAsync(db, topic, group, queue.Reader, handler, abortHandlers), CancellationToken.None))
+            .ToList();
+        var reclaim = Settings.ProcessingTimeout > TimeSpan.Zero && Settings.RedeliverInterval > TimeSpan.Zero
+            ? Task.Run(() => ReclaimLoopAsync(db, topic, group, queue.Writer, stopReading), CancellationToken.None)
+            : Task.CompletedTask;
+
+        try
+        {
+            await ReadLoopAsync(reader.GetDatabase(Settings.Database), db, topic, group, queue.Writer, stopReading);
+        }
+        finally
+        {
+            await reclaim;
+            queue.Writer.TryComplete();
+            await Task.WhenAll(workers);
+        }
+    }
+
+    private async Task EnsureGroupAsync(IDatabase db, string topic, string group, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await db.ExecuteAsync("XGROUP", "CREATE", topic, group, "0", "MKSTREAM");
+                return;
+            }
+            catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+            {
+                return;
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                _logger.LogWarning("Redis unavailable while creating group {Group} on {Topic}: {Error}", group, topic, e.Message);
+                await Task.Delay(500, cancellationToken);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync(IDatabase reader, IDatabase db, string topic, string group, ChannelWriter<StreamMessage> queue, CancellationToken stop)
+    {
+        var blockMs = ((long)Settings.ReadTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        while (!stop.IsCancellationRequested)
+        {
+            RedisResult result;
+            try
+            {
+                result = await reader.ExecuteAsync("XREADGROUP", "GROUP", group, group, "COUNT", Settings.QueueDepth, "BLOCK", blockMs, "STREAMS", topic, ">")
+                    .WaitAsync(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RedisServerException e) when (e.Message.Contains("NOGROUP", StringComparison.Ordinal))
+            {
+                await EnsureGroupAsync(db, topic, group, stop);
+                continue;
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException)
+            {
+                _logger.LogWarning("Reading {Topic} failed, retrying: {Error}", topic, e.Message);
+                await DelayAsync(TimeSpan.FromMilliseconds(250), stop);
+                continue;
+            }
+
+            foreach (var message in ParseStreams(result))
+            {
+                await queue.WriteAsync(message, CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task WorkAsync(
+        IDatabase db, string topic, string group, ChannelReader<StreamMessage> queue,
+        Func<StreamMessage, CancellationToken, Task<bool>> handler, CancellationToken abort)
+    {
+        await foreach (var message in queue.ReadAllAsync(CancellationToken.None))
+        {
+            bool ack;
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                if (Settings.ProcessingTimeout > TimeSpan.Zero)
+                {
+                    cts.CancelAfter(Settings.ProcessingTimeout);
+                }
+
+                ack = await handler(message, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                ack = false;
+            }
+
+            if (!ack)
+            {
+                continue;
+            }
+
+            await AckAsync(db, topic, group, message.Id, abort);
+        }
+    }
+
+    private async Task AckAsync(IDatabase db, string topic, string group, string id, CancellationToken abort)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await db.ExecuteAsync("XACK", topic, group, id);
+                return;
+            }
+            catch (Exception e) when ((e is RedisConnectionException or RedisTimeoutException) && attempt < 20 && !abort.IsCancellationRequested)
+            {
+                // Redis is restarting: the entry stays pending until acknowledged, so retry a while.
+                _logger.LogWarning("XACK {Id} on {Topic} failed, retrying: {Error}", id, topic, e.Message);
+                await DelayAsync(TimeSpan.FromMilliseconds(500), abort);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                _logger.LogWarning("XACK {Id} on {Topic} failed; the entry will be redelivered: {Error}", id, topic, e.Message);
+                return;
+            }
+        }
+    }
+
+    private async Task ReclaimLoopAsync(IDatabase db, string topic, string group, ChannelWriter<StreamMessage> queue, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await ReclaimAsync(db, topic, group, queue, stop);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException)
+            {
+                _logger.LogWarning("Reclaiming pending entries of {Topic} failed: {Error}", topic, e.Message);
+            }
+
+            if (!await DelayAsync(Settings.RedeliverInterval, stop))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ReclaimAsync(IDatabase db, string topic, string group, ChannelWriter<StreamMessage> queue, CancellationToken stop)
+    {
+        var minIdle = (long)Settings.ProcessingTimeout.TotalMilliseconds;
+        while (!stop.IsCancellationRequested)
+        {
+            var pending = (RedisResult[])(await db.ExecuteAsync("XPENDING", topic, group, "-", "+", Settings.QueueDepth))!;
+            var ids = pending
+                .Select(p => (RedisResult[])p!)
+                .Where(p => (long)p[2] >= minIdle)
+                .Select(p => (string)p[0]!)
+                .ToList();
+            if (ids.Count == 0)
+            {
+                return;
+            }
+
+            var args = new List<object> { topic, group, group, minIdle };
+            args.AddRange(ids);
+            var claimed = (RedisResult[])(await db.ExecuteAsync("XCLAIM", args))!;
+            var messages = ParseEntries(topic, claimed).ToList();
+            var claimedIds = messages.Select(m => m.Id).ToHashSet();
+            foreach (var missing in ids.Where(id => !claimedIds.Contains(id)))
+            {
+                // The entry was trimmed or deleted: acknowledge it so it stops being pending.
+                await db.ExecuteAsync("XACK", topic, group, missing);
+            }
+
+            foreach (var message in messages)
+            {
+                await queue.WriteAsync(message, stop);
+            }
+
+            if (messages.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private static IEnumerable<StreamMessage> ParseStreams(RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            yield break;
+        }
+
+        foreach (var stream in (RedisResult[])result!)
+        {
+            var parts = (RedisResult[])stream!;
+            foreach (var message in ParseEntries((string)parts[0]!, (RedisResult[])parts[1]!))
+            {
+                yield return message;
+            }
+        }
+    }
+
+    private static IEnumerable<StreamMessage> ParseEntries(string topic, RedisResult[] entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.IsNull)
+            {
+                continue;
+            }
+
+            var parts = (RedisResult[])entry!;
+            if (parts[1].IsNull)
+            {
+                continue;
+            }
+
+            var fields = (RedisResult[])parts[1]!;
+            byte[] data = [];
+            IReadOnlyDictionary<string, string> metadata = new Dictionary<string, string>();
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                switch ((string)fields[i]!)
+                {
+                    case "data":
+                        data = (byte[])fields[i + 1]!;
+                        break;
+                    case "metadata":
+                        metadata = JsonSerializer.Deserialize<Dictionary<string, string>>((string)fields[i + 1]!) ?? [];
+                        break;
+                }
+            }
+
+            yield return new StreamMessage(topic, (string)parts[0]!, data, metadata);
+        }
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ConnectionMultiplexer> readers;
+        lock (_readers)
+        {
+            readers = [.. _readers];
+        }
+
+        foreach (var reader in readers)
+        {
+            await reader.CloseAsync(allowCommandsToComplete: false);
+            reader.Dispose();
+        }
+
+        await _connection.CloseAsync();
+        _connection.Dispose();
+    }
+}
