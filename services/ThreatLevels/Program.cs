@@ -1,0 +1,3 @@
+using Dcis.Crisis.ThreatLevels;
+
+await ThreatLevelsApp.Create(args).RunAsync();
