@@ -1,0 +1,3 @@
+using Dcis.Crisis.Consular;
+
+await ConsularApp.Create(args).RunAsync();
