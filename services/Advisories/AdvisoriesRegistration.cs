@@ -1,0 +1,59 @@
+using Dcis.Crisis.Advisories.Briefing;
+using Dcis.Crisis.Advisories.Delivery;
+using Dcis.Crisis.Advisories.Domain;
+using Dcis.Crisis.Advisories.Events;
+using Dcis.Crisis.Advisories.Grpc;
+using Dcis.Crisis.Advisories.Storage;
+using Dcis.Crisis.Shared.Hosting;
+using Dcis.Crisis.Shared.Security;
+using Dcis.Crisis.Shared.Storage;
+using Dcis.Crisis.ThreatLevels.V1;
+
+namespace Dcis.Crisis.Advisories;
+
+/// <summary>The one place for the advisories service's dependency injection.</summary>
+internal static class AdvisoriesRegistration
+{
+    public static void AddAdvisories(this WebApplicationBuilder builder, CrisisServiceOptions service)
+    {
+        var options = AdvisoriesOptions.From(builder.Configuration);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(new SqliteDatabase(service.DataFile("advisories.db")));
+
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<Outbox>();
+        services.AddHostedService<OutboxRelay>();
+
+        services.AddSingleton(new MeasuresCatalogue(builder.Configuration));
+        services.AddSingleton<CompanyStore>();
+        services.AddSingleton<AdvisoryStore>();
+        services.AddSingleton<AdvisoryIssuer>();
+        services.AddSingleton<AdvisoryBroadcaster>();
+
+        services.AddSingleton<WebhookSignal>();
+        services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<AdvisoryChaser>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdvisoryChaser>());
+
+        services.AddSingleton<BriefingCache>();
+        services.AddSingleton<BriefingService>();
+        if (!string.IsNullOrWhiteSpace(options.ThreatLevelsAddress))
+        {
+            services.AddGrpcClient<ThreatLevelsService.ThreatLevelsServiceClient>(o => o.Address = new Uri(options.ThreatLevelsAddress));
+        }
+
+        services.AddSingleton<ThreatLevelChangedConsumer>();
+        services.AddSingleton<CrisisDeclaredConsumer>();
+        services.AddSingleton<CrisisClosedConsumer>();
+        services.AddSingleton<ConsularAlertIssuedConsumer>();
+        services.AddSingleton<NotificationStatusChangedConsumer>();
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdvisoriesGrpcService.RegisterPolicy, p => p.RequireRole(Roles.Analyst, Roles.CompanySecurity));
+    }
+}

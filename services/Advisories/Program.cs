@@ -1,0 +1,3 @@
+using Dcis.Crisis.Advisories;
+
+await AdvisoriesApp.Create(args).RunAsync();
