@@ -1,0 +1,3 @@
+using Dcis.Crisis.Dashboard;
+
+await DashboardApp.Create(args).RunAsync();
