@@ -1,0 +1,3 @@
+using Dcis.Crisis.MailSink;
+
+await MailSinkApp.Create(args).RunAsync();

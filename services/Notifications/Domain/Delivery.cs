@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dcis.Crisis.Common.V1;
+
+namespace Dcis.Crisis.Notifications.Domain;
+
+/// <summary>One way to reach a recipient.</summary>
+public sealed record Address(Channel Channel, string Value);
+
+/// <summary>What a provider is asked to send: one message to one address of one recipient.</summary>
+public sealed record OutgoingMessage(
+    long DeliveryId,
+    string IdempotencyKey,
+    string Source,
+    string SourceAlertId,
+    long AlertVersion,
+    string RecipientId,
+    Address Address,
+    Priority Priority,
+    Language Language,
+    string Subject,
+    string Body,
+    string? ReplyCode);
+
+/// <summary>How a provider call ended.</summary>
+public enum SendOutcome
+{
+    /// <summary>Accepted by the channel.</summary>
+    Sent,
+
+    /// <summary>Failed in a way that may pass on a retry (timeout, 4xx SMTP, 5xx HTTP).</summary>
+    Transient,
+
+    /// <summary>Failed for good on this address (5xx SMTP, rejected number): fall back now.</summary>
+    Permanent,
+}
+
+/// <summary>A provider's answer; the reason never contains personal data.</summary>
+public sealed record SendResult(SendOutcome Outcome, string? Reason = null)
+{
+    public static readonly SendResult Ok = new(SendOutcome.Sent);
+}
+
+/// <summary>One channel's delivery mechanism. Implementations should be idempotent on
+/// <see cref="OutgoingMessage.IdempotencyKey"/> where the channel allows it, so that a resend after a
+/// crash between the provider call and recording its result reaches the person once.</summary>
+public interface IChannelProvider
+{
+    /// <summary>The channel served.</summary>
+    Channel Channel { get; }
+
+    /// <summary>Sends one message.</summary>
+    Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
+}
+
+/// <summary>Delivery rules that need no storage.</summary>
+public static class DeliveryRules
+{
+    /// <summary>Stored status of a delivery whose provider call is in flight (not a wire status).</summary>
+    public const int Sending = 100;
+
+    /// <summary>The stable key of one message to one person: the same across retries, redeliveries and
+    /// restarts. Providers use it as SMTP Message-Id, SMS client reference and inbox uniqueness.</summary>
+    public static string IdempotencyKey(string source, string sourceAlertId, long alertVersion, string recipientId)
+    {
+        var text = string.Join('\n', source, sourceAlertId, alertVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), recipientId);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+    }
+
+    /// <summary>Delay before try number <paramref name="attempt"/> (1-based) on the same address.</summary>
+    public static TimeSpan Backoff(TimeSpan baseDelay, int attempt) =>
+        TimeSpan.FromTicks(baseDelay.Ticks * (1L << Math.Clamp(attempt - 1, 0, 10)));
+
+    /// <summary>What happens after a provider result: retry the same address, fall back, or stop.</summary>
+    public static NextStep Decide(SendResult result, int attemptsOnAddress, int addressIndex, int addressCount, int maxAttemptsPerAddress)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Outcome == SendOutcome.Sent)
+        {
+            return NextStep.Done;
+        }
+
+        if (result.Outcome == SendOutcome.Transient && attemptsOnAddress < maxAttemptsPerAddress)
+        {
+            return NextStep.Retry;
+        }
+
+        return addressIndex + 1 < addressCount ? NextStep.Fallback : NextStep.Failed;
+    }
+
+    /// <summary>Encodes addresses for storage (channel number and address, unit/record separators).</summary>
+    public static string EncodeAddresses(IEnumerable<Address> addresses) =>
+        string.Join('\u001e', addresses.Select(a => ((int)a.Channel).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\u001f" + a.Value));
+
+    /// <summary>Decodes what <see cref="EncodeAddresses"/> wrote.</summary>
+    public static IReadOnlyList<Address> DecodeAddresses(string? encoded)
+    {
+        if (string.IsNullOrEmpty(encoded))
+        {
+            return [];
+        }
+
+        return encoded.Split('\u001e').Select(part =>
+        {
+            var separator = part.IndexOf('\u001f', StringComparison.Ordinal);
+            return new Address((Channel)int.Parse(part.AsSpan(0, separator), System.Globalization.CultureInfo.InvariantCulture), part[(separator + 1)..]);
+        }).ToList();
+    }
+}
+
+/// <summary>What to do with a delivery after a provider call.</summary>
+public enum NextStep
+{
+    /// <summary>Sent: record it.</summary>
+    Done,
+
+    /// <summary>Try the same address again after a backoff.</summary>
+    Retry,
+
+    /// <summary>Move to the next address now.</summary>
+    Fallback,
+
+    /// <summary>Every address failed.</summary>
+    Failed,
+}

@@ -1,0 +1,3 @@
+using Dcis.Crisis.Notifications;
+
+await NotificationsApp.Create(args).RunAsync();

@@ -1,0 +1,614 @@
+using System.Collections.Concurrent;
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Events.V1;
+using Dcis.Crisis.Notifications.Domain;
+using Dcis.Crisis.Shared.Events;
+using Dcis.Crisis.Shared.Storage;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Data.Sqlite;
+
+namespace Dcis.Crisis.Notifications.Storage;
+
+/// <summary>A delivery claimed for sending: the message and what the dispatcher needs to decide afterwards.</summary>
+internal sealed record ClaimedDelivery(
+    OutgoingMessage Message,
+    string AttemptId,
+    int AddressIndex,
+    int AttemptsOnAddress,
+    IReadOnlyList<Address> Addresses,
+    long RequestedAtMs);
+
+/// <summary>The result of intake of one request batch.</summary>
+internal sealed record IntakeResult(bool Duplicate, int Queued, int Cancelled, int Closed);
+
+/// <summary>A status change ready to publish.</summary>
+internal sealed record StatusRow(long Id, string Source, DeliveryStatusUpdate Update);
+
+/// <summary>Counts of one alert's deliveries.</summary>
+internal sealed record StatusCounts(long Total, long LatestVersion, IReadOnlyList<(Channel Channel, DeliveryStatus Status, long Count)> Counts);
+
+/// <summary>One delivery as listed (no contact details).</summary>
+internal sealed record DeliveryRow(long Id, string RecipientId, long AlertVersion, Channel Channel, DeliveryStatus Status, string? Reason, int Attempts, long UpdatedAtMs);
+
+/// <summary>One inbox message.</summary>
+internal sealed record InboxRow(long Cursor, long DeliveryId, string Source, string SourceAlertId, long AlertVersion, Priority Priority,
+    Language Language, string Subject, string Body, string? ReplyCode, long CreatedAtMs, long? ReadAtMs);
+
+/// <summary>
+/// Everything notifications keeps in SQLite. Every multi-row change is one transaction with
+/// prepared statements reused across rows; status changes go to the trail in the same transaction.
+/// </summary>
+internal sealed class DeliveryStore(SqliteDatabase database)
+{
+    public const string IntakeConsumer = "notifications.intake";
+
+    private const int Queued = (int)DeliveryStatus.Queued;
+    private const int Sending = DeliveryRules.Sending;
+    private readonly ConcurrentDictionary<long, IReadOnlyList<LocalizedMessage>> _alertMessages = new();
+
+    public SqliteDatabase Database => database;
+
+    public async Task MigrateAsync(CancellationToken cancellationToken) =>
+        await database.MigrateAsync(Schema.Ddl, cancellationToken);
+
+    /// <summary>After a crash, deliveries caught mid-send go back to the queue; the resend carries the
+    /// same idempotency key, so providers that honour it do not reach the person twice.</summary>
+    public async Task<int> RecoverInFlightAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command($"UPDATE deliveries SET status = {Queued}, next_at = 0 WHERE status = {Sending}");
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IntakeResult> IntakeAsync(NotificationRequested request, string eventId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        if (!await Inbox.TryRecordAsync(tx, IntakeConsumer, eventId, cancellationToken))
+        {
+            return new IntakeResult(true, 0, 0, 0);
+        }
+
+        if (request.Action == NotificationAction.Cancel)
+        {
+            var cancelled = await CancelAsync(tx, request.Source, request.SourceAlertId, request.AlertVersion, nowMs, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            return new IntakeResult(false, 0, cancelled, 0);
+        }
+
+        long? cancelledUpTo;
+        await using (var check = connection.Command(
+            "SELECT up_to_version FROM cancellations WHERE source = $s AND source_alert_id = $a", tx,
+            ("$s", request.Source), ("$a", request.SourceAlertId)))
+        {
+            cancelledUpTo = await check.ExecuteScalarAsync(cancellationToken) as long?;
+        }
+
+        var alertRow = await UpsertAlertAsync(tx, request, cancellationToken);
+        var expiresMs = request.ExpiresAt.ToDateTimeOffset().ToUnixTimeMilliseconds();
+        var requestedMs = request.RequestedAt is null ? nowMs : request.RequestedAt.ToDateTimeOffset().ToUnixTimeMilliseconds();
+
+        await using var insert = connection.Command(
+            """
+            INSERT OR IGNORE INTO deliveries(alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language,
+                addresses, reply_code, channel, status, next_at, expires_at, requested_at, updated_at, final_at, reason)
+            VALUES ($alert, $s, $a, $v, $r, $k, $p, $l, $addr, $code, $c, $st, 0, $exp, $req, $now, $final, $reason)
+            RETURNING id
+            """,
+            tx, ("$alert", alertRow), ("$s", request.Source), ("$a", request.SourceAlertId), ("$v", request.AlertVersion),
+            ("$r", ""), ("$k", ""), ("$p", (int)request.Priority), ("$l", 0), ("$addr", null), ("$code", null), ("$c", 0), ("$st", 0),
+            ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$final", null), ("$reason", null));
+        insert.Prepare();
+        await using var trail = TrailCommand(connection, tx);
+
+        int queued = 0, closed = 0;
+        foreach (var recipient in request.Recipients)
+        {
+            var addresses = recipient.Addresses
+                .Where(a => a.Channel != Channel.Unspecified && !string.IsNullOrWhiteSpace(a.Address))
+                .Select(a => new Address(a.Channel, a.Address.Trim()))
+                .ToList();
+            var (status, reason) =
+                cancelledUpTo >= request.AlertVersion ? (DeliveryStatus.Cancelled, "alert cancelled")
+                : expiresMs <= nowMs ? (DeliveryStatus.Expired, "expired before sending")
+                : addresses.Count == 0 ? (DeliveryStatus.Failed, "no usable address")
+                : (DeliveryStatus.Queued, (string?)null);
+            var channel = addresses.Count > 0 ? addresses[0].Channel : Channel.Unspecified;
+            insert.Parameters["$r"].Value = recipient.RecipientId;
+            insert.Parameters["$k"].Value = DeliveryRules.IdempotencyKey(request.Source, request.SourceAlertId, request.AlertVersion, recipient.RecipientId);
+            insert.Parameters["$l"].Value = (int)recipient.Language;
+            insert.Parameters["$addr"].Value = status == DeliveryStatus.Queued ? DeliveryRules.EncodeAddresses(addresses) : DBNull.Value;
+            insert.Parameters["$code"].Value = string.IsNullOrEmpty(recipient.ReplyCode) ? DBNull.Value : recipient.ReplyCode;
+            insert.Parameters["$c"].Value = (int)channel;
+            insert.Parameters["$st"].Value = (int)status;
+            insert.Parameters["$final"].Value = status == DeliveryStatus.Queued ? DBNull.Value : nowMs;
+            insert.Parameters["$reason"].Value = (object?)reason ?? DBNull.Value;
+            if (await insert.ExecuteScalarAsync(cancellationToken) is not long id)
+            {
+                continue; // Same person, same alert version, another batch or event: at most one message.
+            }
+
+            await AddTrailAsync(trail, id, status, channel, reason, nowMs, cancellationToken);
+            if (status == DeliveryStatus.Queued)
+            {
+                queued++;
+            }
+            else
+            {
+                closed++;
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return new IntakeResult(false, queued, 0, closed);
+    }
+
+    private static async Task<long> UpsertAlertAsync(SqliteTransaction tx, NotificationRequested request, CancellationToken cancellationToken)
+    {
+        var messages = new NotificationRequested();
+        messages.Messages.AddRange(request.Messages);
+        await using (var insert = tx.Connection!.Command(
+            "INSERT OR IGNORE INTO alerts(source, source_alert_id, alert_version, messages) VALUES ($s, $a, $v, $m)", tx,
+            ("$s", request.Source), ("$a", request.SourceAlertId), ("$v", request.AlertVersion), ("$m", messages.ToByteArray())))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var select = tx.Connection!.Command(
+            "SELECT id FROM alerts WHERE source = $s AND source_alert_id = $a AND alert_version = $v", tx,
+            ("$s", request.Source), ("$a", request.SourceAlertId), ("$v", request.AlertVersion));
+        return (long)(await select.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<int> CancelAsync(SqliteTransaction tx, string source, string alertId, long upToVersion, long nowMs, CancellationToken cancellationToken)
+    {
+        await using (var remember = tx.Connection!.Command(
+            """
+            INSERT INTO cancellations(source, source_alert_id, up_to_version) VALUES ($s, $a, $v)
+            ON CONFLICT(source, source_alert_id) DO UPDATE SET up_to_version = max(up_to_version, excluded.up_to_version)
+            """, tx, ("$s", source), ("$a", alertId), ("$v", upToVersion)))
+        {
+            await remember.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return await CloseQueuedAsync(tx, DeliveryStatus.Cancelled, "alert cancelled",
+            "source = $s AND source_alert_id = $a AND alert_version <= $v", nowMs, cancellationToken,
+            ("$s", source), ("$a", alertId), ("$v", upToVersion));
+    }
+
+    /// <summary>Moves every queued delivery matching <paramref name="where"/> to a final status, with trail rows.</summary>
+    private static async Task<int> CloseQueuedAsync(SqliteTransaction tx, DeliveryStatus status, string reason, string where, long nowMs,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        var all = parameters.Append(("$now", nowMs)).Append(("$st", (int)status)).Append(("$reason", reason)).ToArray();
+        await using (var trail = tx.Connection!.Command(
+            $"INSERT INTO status_trail(delivery_id, status, channel, reason, at) SELECT id, $st, channel, $reason, $now FROM deliveries WHERE status = {Queued} AND {where}",
+            tx, all))
+        {
+            await trail.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var update = tx.Connection!.Command(
+            $"UPDATE deliveries SET status = $st, reason = $reason, final_at = $now, updated_at = $now, attempt_id = NULL WHERE status = {Queued} AND {where}",
+            tx, all);
+        return await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Expires every queued delivery whose alert expired: nothing is sent after expiry.</summary>
+    public async Task<int> ExpireDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        var n = await CloseQueuedAsync(tx, DeliveryStatus.Expired, "expired before sending", "expires_at <= $now",
+            now.ToUnixTimeMilliseconds(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return n;
+    }
+
+    /// <summary>Claims up to <paramref name="limit"/> due deliveries of a channel, most urgent then oldest
+    /// first, marking them 'sending' with a fresh attempt id before any provider call.</summary>
+    public async Task<List<ClaimedDelivery>> ClaimAsync(Channel channel, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var attemptId = Guid.NewGuid().ToString("N");
+        var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
+            int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        await using (var select = connection.Command(
+            $"""
+            SELECT id, alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language, addresses, reply_code,
+                   address_index, address_attempts, requested_at
+            FROM deliveries
+            WHERE status = {Queued} AND channel = $c AND next_at <= $now AND expires_at > $now
+            ORDER BY priority DESC, id LIMIT $n
+            """, tx, ("$c", (int)channel), ("$now", nowMs), ("$n", limit)))
+        {
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
+                    reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9),
+                    reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetInt32(12), reader.GetInt64(13)));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        await using (var mark = connection.Command(
+            $"UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now WHERE id = $id",
+            tx, ("$a", attemptId), ("$now", nowMs), ("$id", 0L)))
+        {
+            mark.Prepare();
+            foreach (var row in rows)
+            {
+                mark.Parameters["$id"].Value = row.Id;
+                await mark.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        var claimed = new List<ClaimedDelivery>(rows.Count);
+        foreach (var row in rows)
+        {
+            var messages = await AlertMessagesAsync(tx, row.AlertRow, cancellationToken);
+            var language = (Language)row.Language;
+            var text = messages.FirstOrDefault(m => m.Language == language)
+                ?? messages.FirstOrDefault(m => m.Language is Language.Fr or Language.Unspecified)
+                ?? (messages.Count > 0 ? messages[0] : new LocalizedMessage());
+            var addresses = DeliveryRules.DecodeAddresses(row.Addresses);
+            var address = row.AddressIndex < addresses.Count ? addresses[row.AddressIndex] : new Address(channel, string.Empty);
+            claimed.Add(new ClaimedDelivery(
+                new OutgoingMessage(row.Id, row.Key, row.Source, row.AlertId, row.Version, row.RecipientId, address, (Priority)row.Priority,
+                    text.Language, text.Subject, text.Body, row.ReplyCode),
+                attemptId, row.AddressIndex, row.AddressAttempts + 1, addresses, row.RequestedAt));
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    private async Task<IReadOnlyList<LocalizedMessage>> AlertMessagesAsync(SqliteTransaction tx, long alertRow, CancellationToken cancellationToken)
+    {
+        if (_alertMessages.TryGetValue(alertRow, out var cached))
+        {
+            return cached;
+        }
+
+        await using var select = tx.Connection!.Command("SELECT messages FROM alerts WHERE id = $id", tx, ("$id", alertRow));
+        var bytes = (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+        var messages = NotificationRequested.Parser.ParseFrom(bytes).Messages.ToList();
+        if (_alertMessages.Count > 1000)
+        {
+            _alertMessages.Clear();
+        }
+
+        _alertMessages[alertRow] = messages;
+        return messages;
+    }
+
+    /// <summary>Records provider results in one transaction. Only the attempt that claimed a delivery may
+    /// complete it. A delivery re-queued for a retry or fallback whose alert was cancelled meanwhile is cancelled.</summary>
+    public async Task CompleteAsync(IReadOnlyList<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)> results,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        await using var update = connection.Command(
+            """
+            UPDATE deliveries SET status = $st, reason = $reason, updated_at = $now, final_at = $final, next_at = $next,
+                address_index = $ai, channel = $c, address_attempts = $aa, attempt_id = NULL
+            WHERE id = $id AND status = 100 AND attempt_id = $attempt
+            """,
+            tx, ("$st", 0), ("$reason", null), ("$now", nowMs), ("$final", null), ("$next", 0L), ("$ai", 0), ("$c", 0), ("$aa", 0),
+            ("$id", 0L), ("$attempt", ""));
+        update.Prepare();
+        await using var trail = TrailCommand(connection, tx);
+        var requeued = new List<long>();
+        foreach (var (claim, result, step, retryDelay) in results)
+        {
+            var status = step switch
+            {
+                NextStep.Done => DeliveryStatus.Sent,
+                NextStep.Failed => DeliveryStatus.Failed,
+                _ => DeliveryStatus.Queued,
+            };
+            var addressIndex = step == NextStep.Fallback ? claim.AddressIndex + 1 : claim.AddressIndex;
+            var channel = addressIndex < claim.Addresses.Count ? claim.Addresses[addressIndex].Channel : claim.Message.Address.Channel;
+            var final = status is DeliveryStatus.Sent or DeliveryStatus.Failed;
+            update.Parameters["$st"].Value = (int)status;
+            update.Parameters["$reason"].Value = (object?)result.Reason ?? DBNull.Value;
+            update.Parameters["$final"].Value = final ? nowMs : DBNull.Value;
+            update.Parameters["$next"].Value = step == NextStep.Retry ? nowMs + (long)retryDelay.TotalMilliseconds : nowMs;
+            update.Parameters["$ai"].Value = addressIndex;
+            update.Parameters["$c"].Value = (int)channel;
+            update.Parameters["$aa"].Value = step == NextStep.Fallback ? 0 : claim.AttemptsOnAddress;
+            update.Parameters["$id"].Value = claim.Message.DeliveryId;
+            update.Parameters["$attempt"].Value = claim.AttemptId;
+            if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                continue;
+            }
+
+            if (final)
+            {
+                await AddTrailAsync(trail, claim.Message.DeliveryId, status, channel, result.Reason, nowMs, cancellationToken);
+            }
+            else
+            {
+                requeued.Add(claim.Message.DeliveryId);
+            }
+        }
+
+        if (requeued.Count > 0)
+        {
+            await CloseQueuedAsync(tx, DeliveryStatus.Cancelled, "alert cancelled",
+                """
+                id IN (SELECT value FROM json_each($ids)) AND EXISTS (SELECT 1 FROM cancellations c
+                    WHERE c.source = deliveries.source AND c.source_alert_id = deliveries.source_alert_id AND c.up_to_version >= deliveries.alert_version)
+                """, nowMs, cancellationToken, ("$ids", "[" + string.Join(',', requeued) + "]"));
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    private static SqliteCommand TrailCommand(SqliteConnection connection, SqliteTransaction tx)
+    {
+        var command = connection.Command(
+            "INSERT INTO status_trail(delivery_id, status, channel, reason, at) VALUES ($d, $st, $c, $reason, $at)",
+            tx, ("$d", 0L), ("$st", 0), ("$c", 0), ("$reason", null), ("$at", 0L));
+        command.Prepare();
+        return command;
+    }
+
+    private static async Task AddTrailAsync(SqliteCommand trail, long deliveryId, DeliveryStatus status, Channel channel, string? reason, long atMs, CancellationToken cancellationToken)
+    {
+        trail.Parameters["$d"].Value = deliveryId;
+        trail.Parameters["$st"].Value = (int)status;
+        trail.Parameters["$c"].Value = (int)channel;
+        trail.Parameters["$reason"].Value = (object?)reason ?? DBNull.Value;
+        trail.Parameters["$at"].Value = atMs;
+        await trail.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Publishes unpublished trail rows as NotificationStatusChanged events (grouped by source,
+    /// many updates per event) through the outbox, in one transaction. Returns the rows published.</summary>
+    public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        var rows = new List<StatusRow>();
+        await using (var select = connection.Command(
+            """
+            SELECT t.id, d.source, d.source_alert_id, d.alert_version, d.recipient_id, t.channel, t.status, t.reason, t.at
+            FROM status_trail t JOIN deliveries d ON d.id = t.delivery_id
+            WHERE t.published = 0 ORDER BY t.id LIMIT $n
+            """, tx, ("$n", maxRows)))
+        {
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(new StatusRow(reader.GetInt64(0), reader.GetString(1), new DeliveryStatusUpdate
+                {
+                    SourceAlertId = reader.GetString(2),
+                    AlertVersion = reader.GetInt64(3),
+                    RecipientId = reader.GetString(4),
+                    Channel = (Channel)reader.GetInt32(5),
+                    Status = (DeliveryStatus)reader.GetInt32(6),
+                    Reason = reader.IsDBNull(7) ? string.Empty : reader.GetString(7),
+                    At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))),
+                }));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var events = new List<(string Topic, string EventId, IMessage Message)>();
+        foreach (var bySource in rows.GroupBy(r => r.Source, StringComparer.Ordinal))
+        {
+            foreach (var chunk in bySource.Chunk(updatesPerEvent))
+            {
+                var e = new NotificationStatusChanged { EventId = Guid.NewGuid().ToString(), Source = bySource.Key };
+                e.Updates.AddRange(chunk.Select(r => r.Update));
+                events.Add((Topics.NotificationStatusChanged, e.EventId, e));
+            }
+        }
+
+        await Outbox.AddRangeAsync(tx, events, cancellationToken);
+        await using (var mark = connection.Command("UPDATE status_trail SET published = 1 WHERE published = 0 AND id <= $max", tx, ("$max", rows[^1].Id)))
+        {
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return rows.Count;
+    }
+
+    /// <summary>Removes contact details of deliveries whose final status is older than the retention.</summary>
+    public async Task<int> WipeContactsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "UPDATE deliveries SET addresses = NULL, reply_code = NULL, wiped = 1 WHERE wiped = 0 AND final_at IS NOT NULL AND final_at <= $cutoff",
+            null, ("$cutoff", cutoff.ToUnixTimeMilliseconds()));
+        var n = await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var inbox = connection.Command(
+            "UPDATE app_inbox SET reply_code = NULL WHERE reply_code IS NOT NULL AND delivery_id IN (SELECT id FROM deliveries WHERE wiped = 1 AND reply_code IS NULL)");
+        await inbox.ExecuteNonQueryAsync(cancellationToken);
+        return n;
+    }
+
+    public async Task<long> QueueDepthAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command($"SELECT (SELECT COUNT(*) FROM deliveries WHERE status = {Queued}) + (SELECT COUNT(*) FROM deliveries WHERE status = {Sending})");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    // ---- app inbox ----
+
+    /// <summary>Puts a message in a registrant's inbox; a second call for the same delivery changes nothing.</summary>
+    public async Task InsertInboxAsync(OutgoingMessage message, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            """
+            INSERT OR IGNORE INTO app_inbox(delivery_id, registrant_id, source, source_alert_id, alert_version, priority, language, subject, body, reply_code, created_at)
+            VALUES ($d, $r, $s, $a, $v, $p, $l, $subject, $body, $code, $now)
+            """, null,
+            ("$d", message.DeliveryId), ("$r", message.Address.Value), ("$s", message.Source), ("$a", message.SourceAlertId),
+            ("$v", message.AlertVersion), ("$p", (int)message.Priority), ("$l", (int)message.Language), ("$subject", message.Subject),
+            ("$body", message.Body), ("$code", message.ReplyCode), ("$now", now.ToUnixTimeMilliseconds()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<List<InboxRow>> ReadInboxAsync(string registrantId, long afterCursor, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            """
+            SELECT cursor, delivery_id, source, source_alert_id, alert_version, priority, language, subject, body, reply_code, created_at, read_at
+            FROM app_inbox WHERE registrant_id = $r AND cursor > $after ORDER BY cursor LIMIT $n
+            """, null, ("$r", registrantId), ("$after", afterCursor), ("$n", limit));
+        var rows = new List<InboxRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new InboxRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
+                (Priority)reader.GetInt32(5), (Language)reader.GetInt32(6), reader.GetString(7), reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetInt64(10), reader.IsDBNull(11) ? null : reader.GetInt64(11)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Records that inbox messages reached the registrant's open stream (sent → delivered).</summary>
+    public async Task<int> MarkInboxDeliveredAsync(IReadOnlyList<long> deliveryIds, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryIds);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        await using var update = connection.Command(
+            $"UPDATE deliveries SET status = {(int)DeliveryStatus.Delivered}, updated_at = $now WHERE id = $id AND status = {(int)DeliveryStatus.Sent}",
+            tx, ("$now", nowMs), ("$id", 0L));
+        update.Prepare();
+        await using var trail = TrailCommand(connection, tx);
+        var n = 0;
+        foreach (var id in deliveryIds)
+        {
+            update.Parameters["$id"].Value = id;
+            if (await update.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                await AddTrailAsync(trail, id, DeliveryStatus.Delivered, Channel.AppInbox, null, nowMs, cancellationToken);
+                n++;
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return n;
+    }
+
+    /// <summary>Marks an inbox message read (once); null when the registrant has no such message.</summary>
+    public async Task<long?> MarkReadAsync(string registrantId, long cursor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        long deliveryId;
+        await using (var select = connection.Command(
+            "SELECT delivery_id, read_at FROM app_inbox WHERE cursor = $c AND registrant_id = $r", tx, ("$c", cursor), ("$r", registrantId)))
+        {
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            if (!reader.IsDBNull(1))
+            {
+                return reader.GetInt64(1);
+            }
+
+            deliveryId = reader.GetInt64(0);
+        }
+
+        await using (var mark = connection.Command("UPDATE app_inbox SET read_at = $now WHERE cursor = $c", tx, ("$now", nowMs), ("$c", cursor)))
+        {
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var update = connection.Command(
+            $"UPDATE deliveries SET status = {(int)DeliveryStatus.Read}, updated_at = $now WHERE id = $id AND status IN ({(int)DeliveryStatus.Sent}, {(int)DeliveryStatus.Delivered})",
+            tx, ("$now", nowMs), ("$id", deliveryId)))
+        {
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var trail = TrailCommand(connection, tx))
+        {
+            await AddTrailAsync(trail, deliveryId, DeliveryStatus.Read, Channel.AppInbox, null, nowMs, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return nowMs;
+    }
+
+    // ---- queries ----
+
+    public async Task<StatusCounts> CountAsync(string source, string alertId, long version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            $"""
+            SELECT channel, CASE status WHEN {Sending} THEN {Queued} ELSE status END AS st, COUNT(*), MAX(alert_version)
+            FROM deliveries WHERE source = $s AND source_alert_id = $a AND ($v = 0 OR alert_version = $v)
+            GROUP BY channel, st ORDER BY channel, st
+            """, null, ("$s", source), ("$a", alertId), ("$v", version));
+        var counts = new List<(Channel, DeliveryStatus, long)>();
+        long total = 0, latest = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var n = reader.GetInt64(2);
+            counts.Add(((Channel)reader.GetInt32(0), (DeliveryStatus)reader.GetInt32(1), n));
+            total += n;
+            latest = Math.Max(latest, reader.GetInt64(3));
+        }
+
+        return new StatusCounts(total, latest, counts);
+    }
+
+    public async Task<List<DeliveryRow>> ListAsync(string source, string alertId, long version, DeliveryStatus status, long afterId, int limit,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            $"""
+            SELECT id, recipient_id, alert_version, channel, CASE status WHEN {Sending} THEN {Queued} ELSE status END AS st, reason, attempts, updated_at
+            FROM deliveries
+            WHERE source = $s AND source_alert_id = $a AND ($v = 0 OR alert_version = $v) AND id > $after AND ($st = 0 OR st = $st)
+            ORDER BY id LIMIT $n
+            """, null, ("$s", source), ("$a", alertId), ("$v", version), ("$after", afterId), ("$st", (int)status), ("$n", limit));
+        var rows = new List<DeliveryRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new DeliveryRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), (Channel)reader.GetInt32(3),
+                (DeliveryStatus)reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7)));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,83 @@
+using Dcis.Crisis.Shared.Storage;
+
+namespace Dcis.Crisis.Notifications.Storage;
+
+/// <summary>DDL of notifications.db. Times are Unix milliseconds (UTC); statuses are DeliveryStatus
+/// numbers, plus 100 for "sending" (a provider call in flight).</summary>
+internal static class Schema
+{
+    public const string Ddl = Outbox.Schema + Inbox.Schema + """
+        CREATE TABLE IF NOT EXISTS alerts (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            source_alert_id TEXT NOT NULL,
+            alert_version INTEGER NOT NULL,
+            messages BLOB NOT NULL,
+            UNIQUE (source, source_alert_id, alert_version)
+        );
+        CREATE TABLE IF NOT EXISTS cancellations (
+            source TEXT NOT NULL,
+            source_alert_id TEXT NOT NULL,
+            up_to_version INTEGER NOT NULL,
+            PRIMARY KEY (source, source_alert_id)
+        );
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id INTEGER PRIMARY KEY,
+            alert_row INTEGER NOT NULL REFERENCES alerts(id),
+            source TEXT NOT NULL,
+            source_alert_id TEXT NOT NULL,
+            alert_version INTEGER NOT NULL,
+            recipient_id TEXT NOT NULL,
+            idem_key TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            language INTEGER NOT NULL,
+            addresses TEXT,
+            reply_code TEXT,
+            address_index INTEGER NOT NULL DEFAULT 0,
+            channel INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            address_attempts INTEGER NOT NULL DEFAULT 0,
+            attempt_id TEXT,
+            next_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            requested_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            final_at INTEGER,
+            reason TEXT,
+            wiped INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (source, source_alert_id, alert_version, recipient_id)
+        );
+        CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries(channel, priority DESC, id) WHERE status = 1;
+        CREATE INDEX IF NOT EXISTS ix_deliveries_expiry ON deliveries(expires_at) WHERE status = 1;
+        CREATE INDEX IF NOT EXISTS ix_deliveries_sending ON deliveries(id) WHERE status = 100;
+        CREATE INDEX IF NOT EXISTS ix_deliveries_wipe ON deliveries(final_at) WHERE wiped = 0 AND final_at IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS status_trail (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+            status INTEGER NOT NULL,
+            channel INTEGER NOT NULL,
+            reason TEXT,
+            at INTEGER NOT NULL,
+            published INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS ix_trail_unpublished ON status_trail(id) WHERE published = 0;
+        CREATE INDEX IF NOT EXISTS ix_trail_delivery ON status_trail(delivery_id);
+        CREATE TABLE IF NOT EXISTS app_inbox (
+            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+            delivery_id INTEGER NOT NULL UNIQUE REFERENCES deliveries(id),
+            registrant_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            source_alert_id TEXT NOT NULL,
+            alert_version INTEGER NOT NULL,
+            priority INTEGER NOT NULL,
+            language INTEGER NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            reply_code TEXT,
+            created_at INTEGER NOT NULL,
+            read_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS ix_app_inbox_registrant ON app_inbox(registrant_id, cursor);
+        """;
+}

@@ -1,0 +1,3 @@
+using Dcis.Crisis.SmsSink;
+
+await SmsSinkApp.Create(args).RunAsync();

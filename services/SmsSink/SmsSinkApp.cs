@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace Dcis.Crisis.SmsSink;
+
+/// <summary>
+/// The SMS sink: <c>POST /api/sms {to, text, reference}</c> like a gateway's submit API (202, or 200
+/// for a reference already accepted, which is not recorded twice), <c>GET /api/messages</c>,
+/// <c>GET /api/stats</c> and an HTML page at <c>/</c>. Numbers starting with the configured
+/// reject prefix get 400 (unknown number) and the fail prefix 503 (gateway trouble), so fallbacks
+/// and retries can be exercised. Listens on <c>APP_PORT</c> (default 5410); keeps a JSON-lines log in
+/// <c>DATA_DIR</c>.
+/// </summary>
+public static class SmsSinkApp
+{
+    public static WebApplication Create(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var port = builder.Configuration.GetValue("APP_PORT", 5410);
+        var bind = IPAddress.Parse(builder.Configuration["BIND_ADDRESS"] ?? "127.0.0.1");
+        builder.WebHost.ConfigureKestrel(k => k.Listen(bind, port));
+        var dataDir = builder.Configuration["DATA_DIR"] ?? Path.Combine(Directory.GetCurrentDirectory(), ".data");
+        var logPath = Path.Combine(Path.GetFullPath(dataDir), "sms-sink.jsonl");
+        builder.Services.AddSingleton(_ => new SmsStore(logPath));
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SmsJsonContext.Default));
+        var rejectPrefix = builder.Configuration["SmsSink:RejectPrefix"] ?? "+9990";
+        var failPrefix = builder.Configuration["SmsSink:FailPrefix"] ?? "+9991";
+
+        var app = builder.Build();
+        var store = app.Services.GetRequiredService<SmsStore>();
+        app.MapPost("/api/sms", (SmsSubmission submission) =>
+        {
+            if (string.IsNullOrWhiteSpace(submission.To) || string.IsNullOrWhiteSpace(submission.Reference) || submission.Text is null)
+            {
+                return Results.BadRequest(new SmsError("to, text and reference are required"));
+            }
+
+            if (submission.To.StartsWith(rejectPrefix, StringComparison.Ordinal))
+            {
+                return Results.BadRequest(new SmsError("unknown subscriber"));
+            }
+
+            if (submission.To.StartsWith(failPrefix, StringComparison.Ordinal))
+            {
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+
+            var (record, duplicate) = store.Add(submission);
+            return duplicate ? Results.Ok(new SmsAccepted(record.Id, true)) : Results.Accepted($"/api/messages/{record.Id}", new SmsAccepted(record.Id, false));
+        });
+        app.MapGet("/api/messages", (string? to, int? limit) => store.List(to, limit ?? 100));
+        app.MapGet("/api/stats", () => store.Stats());
+        app.MapGet("/", () => Results.Content(Page(store), "text/html; charset=utf-8"));
+        return app;
+    }
+
+    private static string Page(SmsStore store)
+    {
+        var stats = store.Stats();
+        var html = new StringBuilder();
+        html.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>SMS sink</title>")
+            .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>")
+            .Append("</head><body><h1>SMS sink</h1>")
+            .Append(CultureInfo.InvariantCulture, $"<p>{stats.Messages} messages recorded, {stats.Duplicates} duplicate submissions ignored. Newest first (last 200).</p>")
+            .Append("<table><tr><th>#</th><th>received</th><th>to</th><th>text</th><th>reference</th></tr>");
+        foreach (var m in store.List(null, 200))
+        {
+            html.Append(CultureInfo.InvariantCulture,
+                $"<tr><td>{m.Id}</td><td>{m.ReceivedAt:u}</td><td>{WebUtility.HtmlEncode(m.To)}</td><td>{WebUtility.HtmlEncode(m.Text)}</td><td>{WebUtility.HtmlEncode(m.Reference)}</td></tr>");
+        }
+
+        return html.Append("</table></body></html>").ToString();
+    }
+}

@@ -1,0 +1,196 @@
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Events.V1;
+using Dcis.Crisis.Notifications.Domain;
+using static Dcis.Crisis.Notifications.Tests.Harness;
+
+namespace Dcis.Crisis.Notifications.Tests.Dispatch;
+
+public sealed class DispatcherTests
+{
+    [Fact]
+    public async Task Email_Reaches_The_Smtp_Server_With_A_Message_Id_From_The_Dedupe_Key()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-mail", [Recipient("reg-1", (Channel.Email, "anne@example.org"))], h.Clock.GetUtcNow()));
+
+        Assert.Equal(1, await h.DispatchUntilIdleAsync());
+
+        var mail = Assert.Single(await h.MailMessagesAsync());
+        Assert.Equal(["anne@example.org"], mail.To);
+        Assert.Equal("Alerte", mail.Subject);
+        Assert.StartsWith(DeliveryRules.IdempotencyKey("consular", "alert-mail", 1, "reg-1"), mail.MessageId, StringComparison.Ordinal);
+        Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
+    }
+
+    [Fact]
+    public async Task Rejected_Email_Falls_Back_To_Sms()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-fb", [Recipient("reg-1", (Channel.Email, "gone@reject.invalid"), (Channel.Sms, "+33612345678"))], h.Clock.GetUtcNow()));
+
+        await h.DispatchUntilIdleAsync();
+
+        Assert.Empty(await h.MailMessagesAsync());
+        var sms = Assert.Single(await h.SmsMessagesAsync());
+        Assert.Equal("+33612345678", sms.To);
+        Assert.Equal((long)Channel.Sms, await h.ScalarAsync("SELECT channel FROM deliveries"));
+        Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
+    }
+
+    [Fact]
+    public async Task Transient_Sms_Failure_Is_Retried_After_Backoff_Then_Falls_Back_To_The_Inbox()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-retry", [Recipient("reg-1", (Channel.Sms, "+99910000001"), (Channel.AppInbox, "reg-1"))], h.Clock.GetUtcNow()));
+
+        Assert.Equal(1, await h.DispatchUntilIdleAsync());          // try 1 fails (503)
+        Assert.Equal(0, await h.DispatchUntilIdleAsync());          // not due before its backoff
+        h.Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, await h.DispatchUntilIdleAsync());          // try 2 fails
+        h.Clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(2, await h.DispatchUntilIdleAsync());          // try 3 fails, falls back, inbox sends
+
+        Assert.Equal(4, await h.ScalarAsync("SELECT attempts FROM deliveries"));
+        Assert.Equal((long)Channel.AppInbox, await h.ScalarAsync("SELECT channel FROM deliveries"));
+        Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
+        Assert.Equal(1, await h.ScalarAsync("SELECT COUNT(*) FROM app_inbox"));
+        Assert.Empty(await h.SmsMessagesAsync());
+    }
+
+    [Fact]
+    public async Task Every_Address_Failing_Ends_Failed_With_The_Provider_Reason()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-fail", [Recipient("reg-1", (Channel.Sms, "+99900000001"))], h.Clock.GetUtcNow()));
+
+        await h.DispatchUntilIdleAsync();
+
+        Assert.Equal((long)DeliveryStatus.Failed, await h.ScalarAsync("SELECT status FROM deliveries"));
+        Assert.Equal(1, await h.ScalarAsync($"SELECT COUNT(*) FROM status_trail WHERE status = {(int)DeliveryStatus.Failed} AND reason = 'sms gateway 400'"));
+    }
+
+    [Fact]
+    public async Task Throttle_Holds_The_Configured_Sms_Rate_Counted_On_A_Manual_Clock()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsRatePerSecond"] = "5" });
+        await h.IntakeAsync(Request("alert-rate", SmsRecipients(40), h.Clock.GetUtcNow()));
+
+        await h.DispatchUntilIdleAsync();
+        await h.DispatchUntilIdleAsync();
+        Assert.Equal(5, (await h.SmsStatsAsync()).Messages);
+
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+        await h.DispatchUntilIdleAsync();
+        Assert.Equal(10, (await h.SmsStatsAsync()).Messages);
+
+        h.Clock.Advance(TimeSpan.FromMilliseconds(600));
+        await h.DispatchUntilIdleAsync();
+        Assert.Equal(13, (await h.SmsStatsAsync()).Messages);
+
+        h.Clock.Advance(TimeSpan.FromMinutes(1));                     // an idle minute does not bank a minute of tokens
+        await h.DispatchUntilIdleAsync();
+        Assert.Equal(18, (await h.SmsStatsAsync()).Messages);
+    }
+
+    [Fact]
+    public async Task Urgent_Messages_Go_Before_Older_Routine_Ones()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsRatePerSecond"] = "5" });
+        await h.IntakeAsync(Request("routine", SmsRecipients(10, "routine", "+3361"), h.Clock.GetUtcNow()));
+        await h.IntakeAsync(Request("urgent", SmsRecipients(3, "urgent", "+3362"), h.Clock.GetUtcNow(), priority: Priority.Urgent));
+
+        await h.DispatchUntilIdleAsync();
+
+        var sent = await h.SmsMessagesAsync();
+        Assert.Equal(5, sent.Count);
+        Assert.Equal(3, sent.Count(m => m.To.StartsWith("+3362", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Nothing_Is_Sent_After_Expiry()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-exp", SmsRecipients(3), h.Clock.GetUtcNow(), expiresIn: TimeSpan.FromMinutes(5)));
+
+        h.Clock.Advance(TimeSpan.FromMinutes(6));
+        await h.DispatchUntilIdleAsync();
+
+        Assert.Equal(0, (await h.SmsStatsAsync()).Messages);
+        Assert.Equal(3, await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE status = {(int)DeliveryStatus.Expired}"));
+    }
+
+    [Fact]
+    public async Task Cancel_Drops_Every_Undelivered_Message_Of_The_Alert()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsRatePerSecond"] = "5" });
+        await h.IntakeAsync(Request("alert-cancel", SmsRecipients(20), h.Clock.GetUtcNow()));
+        await h.DispatchUntilIdleAsync();                              // 5 go out before the cancel
+
+        var cancel = Request("alert-cancel", [], h.Clock.GetUtcNow());
+        cancel.Action = NotificationAction.Cancel;
+        cancel.Messages.Clear();
+        await h.IntakeAsync(cancel);
+        h.Clock.Advance(TimeSpan.FromMinutes(1));
+        await h.DispatchUntilIdleAsync();
+
+        Assert.Equal(5, (await h.SmsStatsAsync()).Messages);
+        Assert.Equal(15, await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE status = {(int)DeliveryStatus.Cancelled}"));
+
+        // A late batch of the cancelled version is recorded as cancelled, never sent.
+        await h.IntakeAsync(Request("alert-cancel", SmsRecipients(3, "late"), h.Clock.GetUtcNow()));
+        await h.DispatchUntilIdleAsync();
+        Assert.Equal(5, (await h.SmsStatsAsync()).Messages);
+    }
+
+    [Fact]
+    public async Task Status_Changes_Are_Published_In_Batches_Through_The_Outbox()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:StatusUpdatesPerEvent"] = "100", ["Notifications:SmsRatePerSecond"] = "10000" });
+        await h.IntakeAsync(Request("alert-status", SmsRecipients(250), h.Clock.GetUtcNow()));
+        await h.DispatchUntilIdleAsync();
+
+        var published = await h.Housekeeping.FlushStatusAsync(CancellationToken.None);
+
+        Assert.Equal(500, published);                                   // 250 queued + 250 sent
+        Assert.Equal(5, await h.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE topic = 'notification-status-changed'"));
+        Assert.Equal(0, await h.ScalarAsync("SELECT COUNT(*) FROM status_trail WHERE published = 0"));
+    }
+
+    [Fact]
+    public async Task Contact_Details_Are_Wiped_After_The_Retention()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:ContactRetention"] = "7.00:00:00" });
+        await h.IntakeAsync(Request("alert-wipe", SmsRecipients(2), h.Clock.GetUtcNow()));
+        await h.DispatchUntilIdleAsync();
+
+        h.Clock.Advance(TimeSpan.FromDays(6));
+        Assert.Equal(0, await h.Housekeeping.WipeExpiredContactsAsync(CancellationToken.None));
+        h.Clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(2, await h.Housekeeping.WipeExpiredContactsAsync(CancellationToken.None));
+
+        Assert.Equal(0, await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE addresses IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task A_Delivery_Caught_Mid_Send_Is_Resent_With_The_Same_Reference_And_Reaches_The_Person_Once()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-crash", SmsRecipients(1), h.Clock.GetUtcNow()));
+        var claimed = await h.Store.ClaimAsync(Channel.Sms, 10, h.Clock.GetUtcNow(), CancellationToken.None);
+        var provider = new Channels.SmsGatewayProvider(new SingleClientFactory(), new NotificationsOptions { SmsGatewayUrl = new Uri(h.Sms.HttpAddress, "/api/sms") });
+        await provider.SendAsync(claimed[0].Message, CancellationToken.None);  // sent, then the process "dies" before recording it
+
+        Assert.Equal(1, await h.Store.RecoverInFlightAsync(CancellationToken.None));
+        await h.DispatchUntilIdleAsync();
+
+        var stats = await h.SmsStatsAsync();
+        Assert.Equal(1, stats.Messages);
+        Assert.Equal(1, stats.Duplicates);
+        Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
+    }
+
+    private sealed class SingleClientFactory : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new();
+    }
+}

@@ -1,0 +1,40 @@
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Notifications.Domain;
+
+namespace Dcis.Crisis.Notifications.Tests.Domain;
+
+public sealed class DeliveryRulesTests
+{
+    [Fact]
+    public void IdempotencyKey_Is_Stable_And_Differs_By_Version_And_Recipient()
+    {
+        var key = DeliveryRules.IdempotencyKey("consular", "alert-1", 2, "reg-1");
+        Assert.Equal(key, DeliveryRules.IdempotencyKey("consular", "alert-1", 2, "reg-1"));
+        Assert.NotEqual(key, DeliveryRules.IdempotencyKey("consular", "alert-1", 3, "reg-1"));
+        Assert.NotEqual(key, DeliveryRules.IdempotencyKey("consular", "alert-1", 2, "reg-2"));
+        Assert.Equal(32, key.Length);
+    }
+
+    [Theory]
+    [InlineData(SendOutcome.Sent, 1, 0, 2, NextStep.Done)]
+    [InlineData(SendOutcome.Transient, 1, 0, 2, NextStep.Retry)]
+    [InlineData(SendOutcome.Transient, 3, 0, 2, NextStep.Fallback)]
+    [InlineData(SendOutcome.Permanent, 1, 0, 2, NextStep.Fallback)]
+    [InlineData(SendOutcome.Permanent, 1, 1, 2, NextStep.Failed)]
+    [InlineData(SendOutcome.Transient, 3, 1, 2, NextStep.Failed)]
+    public void Decide_Retries_Transient_Then_Falls_Back_Then_Fails(SendOutcome outcome, int attempts, int index, int count, NextStep expected) =>
+        Assert.Equal(expected, DeliveryRules.Decide(new SendResult(outcome), attempts, index, count, maxAttemptsPerAddress: 3));
+
+    [Fact]
+    public void Backoff_Doubles_Per_Attempt() =>
+        Assert.Equal(
+            [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)],
+            new[] { 1, 2, 3 }.Select(a => DeliveryRules.Backoff(TimeSpan.FromSeconds(2), a)).ToArray());
+
+    [Fact]
+    public void Addresses_Roundtrip_Through_Storage_Encoding()
+    {
+        Address[] addresses = [new(Channel.Email, "a@b.example"), new(Channel.Sms, "+33612345678"), new(Channel.AppInbox, "reg-1")];
+        Assert.Equal(addresses, DeliveryRules.DecodeAddresses(DeliveryRules.EncodeAddresses(addresses)));
+    }
+}
