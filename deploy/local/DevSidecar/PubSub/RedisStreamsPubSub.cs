@@ -46,6 +46,8 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = (int)settings.DialTimeout.TotalMilliseconds;
         options.ClientName = "dapr-dev-sidecar";
+        // RESP2 replies (arrays, not RESP3 maps) are what the stream parsing below reads.
+        options.Protocol = RedisProtocol.Resp2;
         if (blockingReads)
         {
             // The reader connection carries XREADGROUP BLOCK readTimeout; it must not time out first.
@@ -204,6 +206,12 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
+                ack = false;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A handler bug must not kill the worker: the entry stays pending and is redelivered.
+                _logger.LogError(e, "Handling entry {Id} of {Topic} failed", message.Id, topic);
                 ack = false;
             }
 

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Dcis.Crisis.DevSidecar.Tests;
+
+/// <summary>
+/// A subscriber app run as its own process (so a test can kill -9 it): topic "durable" on
+/// crisis-pubsub; every handled payload id is appended and flushed to a file before answering 200.
+/// </summary>
+public static class DurableSubscriber
+{
+    public const string Topic = "durable";
+
+    public static async Task RunAsync(int port, string recordFile)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http1));
+        var app = builder.Build();
+        var gate = new SemaphoreSlim(1);
+        app.UseCloudEvents();
+        app.MapSubscribeHandler();
+        app.MapPost("events/durable", async (Payload payload, CancellationToken ct) =>
+        {
+            // Slow enough that a kill lands mid-stream, with deliveries in flight.
+            await Task.Delay(20, ct);
+            await gate.WaitAsync(ct);
+            try
+            {
+                await using var file = new FileStream(recordFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(payload.Id + "\n"), ct);
+                await file.FlushAsync(ct);
+                file.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                gate.Release();
+            }
+
+            return Results.Ok();
+        }).WithTopic(PubSubFixture.PubSub, Topic);
+        await app.RunAsync();
+    }
+}
