@@ -12,12 +12,13 @@ using Microsoft.AspNetCore.Authorization;
 namespace Dcis.Crisis.Advisories.Grpc;
 
 /// <summary>Thin adapter: validate, resolve the caller's company, call the stores, map back.</summary>
-[Authorize(Policy = CrisisPolicies.Company)]
+[Authorize]
 internal sealed class AdvisoriesGrpcService(
     CompanyStore companies,
     AdvisoryStore advisories,
     AdvisoryBroadcaster broadcaster,
     BriefingService briefings,
+    WebhookSignal webhookSignal,
     AdvisoriesOptions options,
     TimeProvider time) : AdvisoriesService.AdvisoriesServiceBase
 {
@@ -41,9 +42,11 @@ internal sealed class AdvisoriesGrpcService(
         return new CreateCompanyResponse { Company = await companies.CreateCompanyAsync(company, context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<GetCompanyResponse> GetCompany(GetCompanyRequest request, ServerCallContext context) =>
         new() { Company = await companies.GetCompanyAsync(Scope(context, request.CompanyId), context.CancellationToken) };
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<UpdateCompanyResponse> UpdateCompany(UpdateCompanyRequest request, ServerCallContext context)
     {
         var company = request.Company?.Clone() ?? new Company();
@@ -54,6 +57,7 @@ internal sealed class AdvisoriesGrpcService(
         return new UpdateCompanyResponse { Company = await companies.UpdateCompanyAsync(company, context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<CreateSiteResponse> CreateSite(CreateSiteRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -63,6 +67,7 @@ internal sealed class AdvisoriesGrpcService(
         return new CreateSiteResponse { Site = await companies.CreateSiteAsync(companyId, request.Site.Clone(), context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListSitesResponse> ListSites(ListSitesRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -70,6 +75,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ListSitesResponse { Sites = { sites }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<DeleteSiteResponse> DeleteSite(DeleteSiteRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -78,6 +84,7 @@ internal sealed class AdvisoriesGrpcService(
         return new DeleteSiteResponse();
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<CreateStaffTripResponse> CreateStaffTrip(CreateStaffTripRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -87,6 +94,7 @@ internal sealed class AdvisoriesGrpcService(
         return new CreateStaffTripResponse { Trip = await companies.CreateTripAsync(companyId, request.Trip.Clone(), context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListStaffTripsResponse> ListStaffTrips(ListStaffTripsRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -94,6 +102,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ListStaffTripsResponse { Trips = { trips }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<DeleteStaffTripResponse> DeleteStaffTrip(DeleteStaffTripRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -102,6 +111,7 @@ internal sealed class AdvisoriesGrpcService(
         return new DeleteStaffTripResponse();
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<CreateSubscriptionResponse> CreateSubscription(CreateSubscriptionRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -114,6 +124,7 @@ internal sealed class AdvisoriesGrpcService(
         };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListSubscriptionsResponse> ListSubscriptions(ListSubscriptionsRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -121,6 +132,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ListSubscriptionsResponse { Subscriptions = { list }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<DeleteSubscriptionResponse> DeleteSubscription(DeleteSubscriptionRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -129,6 +141,7 @@ internal sealed class AdvisoriesGrpcService(
         return new DeleteSubscriptionResponse();
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<CreateWebhookEndpointResponse> CreateWebhookEndpoint(CreateWebhookEndpointRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -138,6 +151,7 @@ internal sealed class AdvisoriesGrpcService(
         return new CreateWebhookEndpointResponse { Endpoint = await companies.CreateEndpointAsync(companyId, request.Url, context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListWebhookEndpointsResponse> ListWebhookEndpoints(ListWebhookEndpointsRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -145,16 +159,17 @@ internal sealed class AdvisoriesGrpcService(
         return new ListWebhookEndpointsResponse { Endpoints = { list }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<SetWebhookEndpointActiveResponse> SetWebhookEndpointActive(SetWebhookEndpointActiveRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
         RequireId("endpoint_id", request.EndpointId);
-        return new SetWebhookEndpointActiveResponse
-        {
-            Endpoint = await companies.SetEndpointActiveAsync(companyId, request.EndpointId, request.Active, context.CancellationToken),
-        };
+        var endpoint = await companies.SetEndpointActiveAsync(companyId, request.EndpointId, request.Active, context.CancellationToken);
+        webhookSignal.Notify(); // a re-activated endpoint resumes with its oldest pending delivery now
+        return new SetWebhookEndpointActiveResponse { Endpoint = endpoint };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<TestWebhookEndpointResponse> TestWebhookEndpoint(TestWebhookEndpointRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -162,6 +177,7 @@ internal sealed class AdvisoriesGrpcService(
         return new TestWebhookEndpointResponse { Delivery = await advisories.QueueTestAsync(companyId, request.EndpointId, context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ReplayAdvisoryResponse> ReplayAdvisory(ReplayAdvisoryRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -170,6 +186,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ReplayAdvisoryResponse { Deliveries = { deliveries } };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListWebhookDeliveriesResponse> ListWebhookDeliveries(ListWebhookDeliveriesRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -177,6 +194,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ListWebhookDeliveriesResponse { Deliveries = { list }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<ListAdvisoriesResponse> ListAdvisories(ListAdvisoriesRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -184,6 +202,7 @@ internal sealed class AdvisoriesGrpcService(
         return new ListAdvisoriesResponse { Advisories = { list }, NextPageToken = next };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<GetAdvisoryResponse> GetAdvisory(GetAdvisoryRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -191,6 +210,7 @@ internal sealed class AdvisoriesGrpcService(
         return new GetAdvisoryResponse { Advisory = await advisories.GetAsync(companyId, request.AdvisoryId, context.CancellationToken) };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<AcknowledgeAdvisoryResponse> AcknowledgeAdvisory(AcknowledgeAdvisoryRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -199,6 +219,7 @@ internal sealed class AdvisoriesGrpcService(
         return new AcknowledgeAdvisoryResponse { Advisory = advisory };
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task WatchAdvisories(WatchAdvisoriesRequest request, IServerStreamWriter<WatchAdvisoriesResponse> responseStream, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);
@@ -258,6 +279,7 @@ internal sealed class AdvisoriesGrpcService(
         }
     }
 
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<GetAdvisoryCapResponse> GetAdvisoryCap(GetAdvisoryCapRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Xml.Linq;
+using Dcis.Crisis.Advisories.Tests.Cap;
+using Dcis.Crisis.Advisories.V1;
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Shared.Security;
+
+namespace Dcis.Crisis.Advisories.Tests.Http;
+
+public class FeedTests(HostFixture fixture) : IClassFixture<HostFixture>
+{
+    private static readonly XNamespace Atom = "http://www.w3.org/2005/Atom";
+    private readonly AdvisoriesTestHost _host = fixture.Host;
+
+    private async Task<HttpResponseMessage> GetAsync(string path, string? token)
+    {
+        using var http = new HttpClient { BaseAddress = _host.Host.HttpAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task AtomFeed_ListsTheCompanysAdvisories_LinkingValidCap()
+    {
+        var client = await _host.RegisterAsync("feed-co");
+        await AdvisoriesTestHost.AddSiteAsync(client, "Office", "HT");
+        await _host.DeliverAsync(TestEvents.LevelChanged("HT", 1, ThreatLevel.DoNotTravel, ThreatLevel.AvoidNonEssential));
+        var token = _host.CompanyToken("feed-co");
+
+        using var feed = await GetAsync("/v1/companies/feed-co/advisories.atom", token);
+        Assert.Equal(HttpStatusCode.OK, feed.StatusCode);
+        Assert.Equal("application/atom+xml", feed.Content.Headers.ContentType!.MediaType);
+        var entry = Assert.Single(XDocument.Parse(await feed.Content.ReadAsStringAsync()).Descendants(Atom + "entry"));
+        var capLink = entry.Elements(Atom + "link").Single(l => (string?)l.Attribute("type") == "application/cap+xml").Attribute("href")!.Value;
+
+        using var cap = await GetAsync(capLink, token);
+        Assert.Equal(HttpStatusCode.OK, cap.StatusCode);
+        CapDocumentTests.AssertValid(await cap.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AtomFeed_RefusesOtherCompanies_Viewers_AndAnonymousCallers()
+    {
+        await _host.RegisterAsync("feed-owner-co");
+        using var other = await GetAsync("/v1/companies/feed-owner-co/advisories.atom", _host.CompanyToken("feed-other-co"));
+        using var viewer = await GetAsync("/v1/companies/feed-owner-co/advisories.atom", _host.Host.Token(Roles.CrisisCellViewer));
+        using var anonymous = await GetAsync("/v1/companies/feed-owner-co/advisories.atom", null);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, viewer.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
+    public async Task GetAdvisoryCap_OverGrpc_IsValidCap()
+    {
+        var client = await _host.RegisterAsync("cap-co");
+        await AdvisoriesTestHost.AddSiteAsync(client, "Managua office", "NI", "", 12.13, -86.25);
+        await _host.DeliverAsync(TestEvents.LevelChanged("NI", 1, ThreatLevel.AvoidNonEssential,
+            area: new Area { CountryCode = "NI", Circle = new Circle { Center = new LatLng { Latitude = 12.1, Longitude = -86.3 }, RadiusMeters = 50_000 } }));
+        var advisory = (await client.ListAdvisoriesAsync(new ListAdvisoriesRequest())).Advisories.Single();
+
+        var xml = (await client.GetAdvisoryCapAsync(new GetAdvisoryCapRequest { AdvisoryId = advisory.AdvisoryId })).CapXml;
+        CapDocumentTests.AssertValid(xml);
+        Assert.Contains(advisory.AdvisoryId, xml, StringComparison.Ordinal);
+    }
+}
