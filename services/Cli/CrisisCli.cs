@@ -12,7 +12,10 @@ internal static class CrisisCli
         var root = new RootCommand("crisis — command-line client of Dcis.Crisis (threat levels, consular liaison, company advisories, notifications).");
         context.AddGlobalOptions(root);
         root.Subcommands.Add(TokenCommand.Build(context));
+        root.Subcommands.Add(DemoCommands.Build(context));
         // Area commands register below, one line each.
+        root.Subcommands.Add(NotificationsCommands.Build(context));
+        root.Subcommands.Add(NotificationsCommands.BuildInbox(context));
         return root;
     }
 }
