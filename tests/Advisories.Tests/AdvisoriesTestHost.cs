@@ -21,7 +21,7 @@ internal sealed class AdvisoriesTestHost : IAsyncDisposable
 
     public IServiceProvider Services => Host.App.Services;
 
-    public static async Task<AdvisoriesTestHost> StartAsync(IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<AdvisoriesTestHost> StartAsync(IReadOnlyDictionary<string, string>? settings = null, string? dataDir = null, int? httpPort = null)
     {
         var all = new Dictionary<string, string>
         {
@@ -35,7 +35,7 @@ internal sealed class AdvisoriesTestHost : IAsyncDisposable
             all[k] = v;
         }
 
-        return new AdvisoriesTestHost(await ServiceHost.StartAsync(AdvisoriesApp.Create, all));
+        return new AdvisoriesTestHost(await ServiceHost.StartAsync(AdvisoriesApp.Create, all, dataDir, httpPort));
     }
 
     public string CompanyToken(string companyId) => Host.Token(Roles.CompanySecurity, "mgr-" + companyId, companyId: companyId);
