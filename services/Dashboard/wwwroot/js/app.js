@@ -333,7 +333,7 @@ function renderChrome() {
   applyStatic();
   const other = getLang() === 'fr' ? 'EN' : 'FR';
   $('lang').textContent = other;
-  $('lang').setAttribute('aria-label', t('switchTo'));
+  $('lang').setAttribute('aria-label', `${other} — ${t('switchTo')}`);
   setLive($('live').dataset.live === 'on');
   document.title = `DCIS — ${t('title')}`;
   document.querySelector('#world')?.setAttribute('aria-label', t('map.label'));
