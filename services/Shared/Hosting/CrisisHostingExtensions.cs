@@ -99,5 +99,10 @@ public static class CrisisHostingExtensions
         {
             otel.UseOtlpExporter();
         }
+
+        if (builder.Configuration["CRISIS_TRACE_FILE"] is { Length: > 0 } traceFile)
+        {
+            otel.WithTracing(t => t.AddProcessor(new SimpleActivityExportProcessor(new FileSpanExporter(traceFile, appId))));
+        }
     }
 }
