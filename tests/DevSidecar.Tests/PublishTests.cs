@@ -115,10 +115,10 @@ public sealed class PublishTests(PubSubFixture fx)
             [{"entryId":"1","event":{"id":"{{id}}","n":1},"contentType":"application/json"},
              {"entryId":"2","event":"text {{id}}","contentType":"text/plain"}]
             """;
-        using var response = await fx.PostAsync("v1.0-alpha1/publish/bulk/crisis-pubsub/plain", body);
+        using var response = await fx.PostAsync("v1.0-alpha1/publish/bulk/crisis-pubsub/envelope", body);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        var entries = await fx.EntriesAsync("plain", id);
+        var entries = await fx.EntriesAsync("envelope", id);
         Assert.Equal(2, entries.Count);
         var data = entries.Select(e => JsonNode.Parse(e.Fields["data"])!["data"]!.ToJsonString()).ToList();
         Assert.Contains($$"""{"id":"{{id}}","n":1}""", data);

@@ -69,15 +69,24 @@ public sealed class CelExpression
         }
 
 #pragma warning disable CA1859 // the result is a CEL value (bool, string, long, double, null or a node), not always a node
-        private static object? FromJson(JsonNode? node) => node switch
+        private static object? FromJson(JsonNode? node)
         {
-            null => null,
-            JsonValue v when v.TryGetValue<bool>(out var b) => b,
-            JsonValue v when v.TryGetValue<string>(out var s) => s,
-            JsonValue v when v.TryGetValue<long>(out var l) => l,
-            JsonValue v when v.TryGetValue<double>(out var d) => d,
-            _ => node,
-        };
+            if (node is not JsonValue v)
+            {
+                return node;
+            }
+
+            // Typed as object: JsonNode's implicit conversions would otherwise wrap every arm back into a node.
+            return v.GetValueKind() switch
+            {
+                System.Text.Json.JsonValueKind.True => (object?)true,
+                System.Text.Json.JsonValueKind.False => false,
+                System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+                System.Text.Json.JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : (object)v.GetValue<double>(),
+                System.Text.Json.JsonValueKind.Null => null,
+                _ => (object?)node,
+            };
+        }
 #pragma warning restore CA1859
     }
 

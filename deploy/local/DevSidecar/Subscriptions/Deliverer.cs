@@ -57,7 +57,7 @@ public sealed class Deliverer(
             return await DropAsync(subscription, pubsub, message, cancellationToken);
         }
 
-        var path = subscription.Route(cloudEvent);
+        var path = subscription.Route(cloudEvent, (rule, e) => logger.LogDebug("Rule {Rule} not evaluated for {Id}: {Error}", rule, message.Id, e.Message));
         if (path is null)
         {
             logger.LogWarning("No route matched event {Id} of {Topic}; dropped", message.Id, message.Topic);

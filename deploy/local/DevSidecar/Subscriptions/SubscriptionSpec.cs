@@ -19,7 +19,7 @@ public sealed record SubscriptionSpec(
     public bool RawPayload => Metadata.TryGetValue("rawPayload", out var v) && bool.TryParse(v, out var b) && b;
 
     /// <summary>The path of the first matching rule, or null when no rule matches.</summary>
-    public string? Route(JsonObject cloudEvent)
+    public string? Route(JsonObject cloudEvent, Action<string, Exception>? onError = null)
     {
         var vars = new Dictionary<string, JsonNode?> { ["event"] = cloudEvent };
         foreach (var rule in Rules)
@@ -39,6 +39,7 @@ public sealed record SubscriptionSpec(
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
             {
                 // A rule that cannot be evaluated for this event (e.g. a missing field) does not match it.
+                onError?.Invoke(rule.Match.Text, e);
             }
         }
 
