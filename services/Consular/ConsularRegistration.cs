@@ -39,6 +39,10 @@ internal static class ConsularRegistration
 
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<Outbox>();
+
+        // A NotificationRequested of 1,000 recipients is ~200 KB of JSON: 10 per bulk publish keeps
+        // each call well under daprd's default 4 MB request limit.
+        services.AddSingleton(new OutboxRelayOptions { BatchSize = 10 });
         services.AddHostedService<OutboxRelay>();
 
         services.AddSingleton<ThreatLevelChangedConsumer>();

@@ -7,6 +7,8 @@ using Dcis.Crisis.Shared.Events;
 using Dcis.Crisis.Shared.Security;
 using Dcis.Crisis.Shared.Storage;
 using Google.Protobuf.WellKnownTypes;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace Dcis.Crisis.Consular.Storage;
@@ -237,42 +239,22 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
         var spec = PresenceSpec.From(draft.Area, now, draft.ArrivingWithinDays);
         var messages = AlertTexts.Messages(draft.Headline, draft.Body);
         await using var recipientInsert = connection.Command(
-            "INSERT OR IGNORE INTO alert_recipients(alert_id, version, registrant_id, status) VALUES ($a, $v, $r, 1)", tx,
-            ("$a", draft.AlertId), ("$v", draft.Version), ("$r", string.Empty));
-        await using var batchInsert = connection.Command("INSERT INTO alert_batches(event_id, alert_id, version) VALUES ($e, $a, $v)", tx,
-            ("$e", string.Empty), ("$a", draft.AlertId), ("$v", draft.Version));
-        var batchSize = settings.RecipientsPerBatch;
-        var batch = NewBatch(draft, 0, messages, traceParent, now);
-        long total = 0;
-        var batches = 0;
-        await foreach (var page in PresenceQuery.StreamAsync(connection, tx, spec, batchSize, ct))
+            "INSERT OR IGNORE INTO alert_recipients(alert_id, version, registrant_id, status) SELECT $a, $v, value, 1 FROM json_each($ids)", tx,
+            ("$a", draft.AlertId), ("$v", draft.Version), ("$ids", "[]"));
+        using var writer = new RecipientBatchWriter(tx, NewBatch(draft, 0, messages, traceParent, now), settings.RecipientsPerBatch);
+        await foreach (var page in PresenceQuery.StreamAsync(connection, tx, spec, settings.RecipientsPerBatch, ct))
         {
+            recipientInsert.Parameters["$ids"].Value = JsonSerializer.Serialize(page.Select(p => p.RegistrantId), IdsContext.Default.IEnumerableString);
+            await recipientInsert.ExecuteNonQueryAsync(ct);
             foreach (var p in page)
             {
-                recipientInsert.Parameters["$r"].Value = p.RegistrantId;
-                await recipientInsert.ExecuteNonQueryAsync(ct);
-                batch.Recipients.Add(new Recipient
-                {
-                    RecipientId = p.RegistrantId,
-                    Language = p.Language,
-                    Addresses = { RegistrantRules.Channels(p.RegistrantId, p.Email, p.Mobile, p.AppInbox, p.Preferred) },
-                });
-                total++;
-                if (batch.Recipients.Count == batchSize)
-                {
-                    await WriteBatchAsync(tx, batchInsert, batch, ct);
-                    batches++;
-                    batch = NewBatch(draft, batches, messages, traceParent, now);
-                }
+                await writer.AddAsync(p.RegistrantId, p.Language, RegistrantRules.Channels(p.RegistrantId, p.Email, p.Mobile, p.AppInbox, p.Preferred), ct);
             }
         }
 
-        if (batch.Recipients.Count > 0)
-        {
-            await WriteBatchAsync(tx, batchInsert, batch, ct);
-            batches++;
-        }
-
+        await writer.FinishAsync(ct);
+        var total = writer.Total;
+        var batches = writer.Batches;
         if (total == 0 && skipIfNobody)
         {
             await ExecAsync(connection, tx, "DELETE FROM alerts WHERE alert_id = $a", ct, ("$a", draft.AlertId));
@@ -280,11 +262,6 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
             return null;
         }
 
-        // batch_count is known only at the end of the stream: stamp it on this version's batches.
-        await ExecAsync(connection, tx, """
-            UPDATE outbox SET data = json_set(data, '$.batchCount', $n)
-            WHERE event_id IN (SELECT event_id FROM alert_batches WHERE alert_id = $a AND version = $v)
-            """, ct, ("$n", batches), ("$a", draft.AlertId), ("$v", draft.Version));
         await ExecAsync(connection, tx, "UPDATE alerts SET targeted = $t WHERE alert_id = $a AND version = $v", ct,
             ("$t", total), ("$a", draft.AlertId), ("$v", draft.Version));
         var created = draft with { Targeted = total };
@@ -309,13 +286,6 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
         CauseTraceparent = traceParent ?? string.Empty,
         RequestedAt = Timestamp.FromDateTimeOffset(now),
     };
-
-    private static async Task WriteBatchAsync(SqliteTransaction tx, SqliteCommand batchInsert, NotificationRequested batch, CancellationToken ct)
-    {
-        await Outbox.AddAsync(tx, Topics.NotificationRequested, batch.EventId, batch, ct);
-        batchInsert.Parameters["$e"].Value = batch.EventId;
-        await batchInsert.ExecuteNonQueryAsync(ct);
-    }
 
     private static async Task AddIssuedEventAsync(SqliteTransaction tx, AlertRecord a, CancellationToken ct)
     {
@@ -468,3 +438,6 @@ internal sealed record AutomaticAlert(
     string? CrisisId,
     IReadOnlyList<ThreatCategory> Categories,
     string? TraceParent);
+
+[JsonSerializable(typeof(IEnumerable<string>))]
+internal sealed partial class IdsContext : JsonSerializerContext;

@@ -32,12 +32,12 @@ internal sealed class PresenceQuery(SqliteDatabase database)
     private const string PageSql = """
         SELECT r.registrant_id, r.full_name, r.household_size, r.email, r.mobile, r.app_inbox, r.preferred_channel, r.language,
                r.home_country, r.home_subdivision, r.home_lat, r.home_lng
-        FROM registrants r
-        WHERE r.registrant_id IN (
+        FROM (
             SELECT registrant_id FROM registrants WHERE home_country = $c AND registrant_id > $after
             UNION
             SELECT registrant_id FROM trips WHERE country_code = $c AND registrant_id > $after AND to_date >= $d AND from_date <= $until
-            ORDER BY 1 LIMIT $n)
+            ORDER BY 1 LIMIT $n) p
+        JOIN registrants r ON r.registrant_id = p.registrant_id
         ORDER BY r.registrant_id
         """;
 
