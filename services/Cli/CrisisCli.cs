@@ -16,6 +16,7 @@ internal static class CrisisCli
         // Area commands register below, one line each.
         root.Subcommands.Add(NotificationsCommands.Build(context));
         root.Subcommands.Add(NotificationsCommands.BuildInbox(context));
+        AdvisoriesCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
         return root;
     }
 }

@@ -1,0 +1,261 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Dcis.Crisis.Advisories;
+using Dcis.Crisis.Advisories.V1;
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Shared.Security;
+using Dcis.Crisis.Shared.Storage;
+using Dcis.Crisis.Testing;
+using Dcis.Crisis.ThreatLevels;
+using Dcis.Crisis.ThreatLevels.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using StackExchange.Redis;
+
+// Usage: dotnet run -c Release --project tests/Benchmarks/AdvisoriesBench [-- companies sitesPerCompany smallChanges]
+var companies = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10_000;
+var sitesPerCompany = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+var smallChanges = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
+const string WaveCountry = "ML";
+const string SmallCountry = "SN";
+
+Console.WriteLine($"AdvisoriesBench: {companies:N0} companies, {companies * sitesPerCompany:N0} sites ({Environment.ProcessorCount} cores)");
+using var data = new TempDirectory("adv-bench");
+await using var redis = await RedisServer.StartAsync();
+using var resources = new TempDirectory("adv-bench-resources");
+DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint);
+
+// --- Baseline: raw Redis stream publish -> consume round trip (XADD, consumer blocked in XREAD). ---
+var baseline = await RedisRoundTripAsync(redis, 2_000);
+Console.WriteLine($"raw Redis XADD->XREAD round trip: p50 {baseline.P50:F3} ms, p99 {baseline.P99:F3} ms, max {baseline.Max:F3} ms (n={baseline.N})");
+
+// --- The system: threat-levels and advisories, each with its dev sidecar, over the same Redis. ---
+var quiet = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" };
+var tlPort = FreePort.Next();
+await using var tlSidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions { AppId = "threat-levels", AppPort = tlPort, ResourcesPaths = [resources.Path] });
+await using var threatLevels = await ServiceHost.StartAsync(ThreatLevelsApp.Create, With(quiet, tlSidecar), data.Path, tlPort);
+var advPort = FreePort.Next();
+await using var advSidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions { AppId = "advisories", AppPort = advPort, ResourcesPaths = [resources.Path] });
+await using var advisories = await ServiceHost.StartAsync(AdvisoriesApp.Create, With(new Dictionary<string, string>(quiet)
+{
+    ["Advisories:HeartbeatInterval"] = "00:01:00",
+}, advSidecar), data.Path, advPort);
+await advSidecar.WaitForAppAsync();
+await tlSidecar.WaitForAppAsync();
+
+var seed = Stopwatch.StartNew();
+await SeedAsync(advisories.App.Services.GetRequiredService<SqliteDatabase>(), companies, sitesPerCompany);
+Console.WriteLine($"seeded {companies:N0} companies / {companies * sitesPerCompany:N0} sites in {seed.Elapsed.TotalSeconds:F1} s (direct SQL)");
+
+var analyst = new ThreatLevelsService.ThreatLevelsServiceClient(threatLevels.Channel(threatLevels.Token(Roles.Analyst, "bench-analyst")));
+var key = DevTokens.LoadOrCreateKey(data.Path);
+using var channel = GrpcChannel.ForAddress(advisories.GrpcAddress, new GrpcChannelOptions
+{
+    HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(60) },
+    MaxReceiveMessageSize = 16 * 1024 * 1024,
+});
+var client = new AdvisoriesService.AdvisoriesServiceClient(channel);
+
+// --- Open one stream per company. ---
+var received = new ConcurrentDictionary<(int Company, long Version), long>();
+var opened = 0;
+using var stop = new CancellationTokenSource();
+var open = Stopwatch.StartNew();
+var streams = Enumerable.Range(0, companies).Select(i => Task.Run(async () =>
+{
+    var token = DevTokens.Mint(key, new TokenRequest($"mgr-{i}", [Roles.CompanySecurity]) { CompanyId = CompanyId(i) });
+    var headers = new Metadata { { "Authorization", "Bearer " + token } };
+    using var call = client.WatchAdvisories(new WatchAdvisoriesRequest(), headers, cancellationToken: stop.Token);
+    await call.ResponseHeadersAsync;
+    Interlocked.Increment(ref opened);
+    try
+    {
+        while (await call.ResponseStream.MoveNext(stop.Token))
+        {
+            if (call.ResponseStream.Current.Advisory is { } advisory)
+            {
+                received.TryAdd((i, advisory.SubjectVersion + (advisory.Area.CountryCode == SmallCountry ? 1_000_000 : 0)), Stopwatch.GetTimestamp());
+            }
+        }
+    }
+    catch (RpcException) when (stop.IsCancellationRequested)
+    {
+    }
+})).ToList();
+while (Volatile.Read(ref opened) < companies)
+{
+    await Task.Delay(100);
+}
+
+Console.WriteLine($"opened {companies:N0} WatchAdvisories streams in {open.Elapsed.TotalSeconds:F1} s");
+
+// --- Scenario A: one level change affecting every company. ---
+var version = (await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(WaveCountry, ThreatLevel.Increased, 0) })).Assessment.Version;
+await WaitAsync(() => received.Count(r => r.Key.Version == version) == companies, TimeSpan.FromMinutes(5));
+received.Clear();
+var callStart = Stopwatch.GetTimestamp();
+var change = await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(WaveCountry, ThreatLevel.AvoidNonEssential, version) });
+var accepted = Stopwatch.GetTimestamp();
+var waveVersion = change.Assessment.Version;
+var complete = await WaitAsync(() => received.Count(r => r.Key.Version == waveVersion) == companies, TimeSpan.FromMinutes(10));
+var wave = received.Where(r => r.Key.Version == waveVersion).Select(r => Ms(accepted, r.Value)).ToList();
+var waveStats = Stats.Of(wave);
+Console.WriteLine();
+Console.WriteLine($"A. one change -> {wave.Count:N0}/{companies:N0} companies' advisories written and pushed{(complete ? string.Empty : " (INCOMPLETE)")}");
+Console.WriteLine($"   SetAssessment call {Ms(callStart, accepted):F1} ms; from accepted: first {wave.Min():F1} ms, p50 {waveStats.P50:F1} ms, p99 {waveStats.P99:F1} ms, last (all pushed) {waveStats.Max:F1} ms");
+Console.WriteLine($"   throughput {wave.Count / (waveStats.Max / 1000):N0} advisories/s; p99 / raw Redis p99 = {waveStats.P99 / baseline.P99:N0}x");
+
+// --- Scenario B: small changes, one affected company each, one after another. ---
+var smallCompany = 0;
+await SeedSiteAsync(advisories.App.Services.GetRequiredService<SqliteDatabase>(), CompanyId(smallCompany), SmallCountry);
+var smallLatencies = new List<double>();
+long smallVersion = 0;
+for (var n = 0; n < smallChanges; n++)
+{
+    var level = n % 2 == 0 ? ThreatLevel.Increased : ThreatLevel.AvoidNonEssential;
+    var result = await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(SmallCountry, level, smallVersion) });
+    var t = Stopwatch.GetTimestamp();
+    smallVersion = result.Assessment.Version;
+    var k = (smallCompany, smallVersion + 1_000_000);
+    if (await WaitAsync(() => received.ContainsKey(k), TimeSpan.FromSeconds(30)))
+    {
+        smallLatencies.Add(Ms(t, received[k]));
+    }
+}
+
+var small = Stats.Of(smallLatencies);
+Console.WriteLine();
+Console.WriteLine($"B. {smallLatencies.Count}/{smallChanges} single-company changes, accepted -> stream: p50 {small.P50:F1} ms, p99 {small.P99:F1} ms, max {small.Max:F1} ms");
+Console.WriteLine($"   p99 / raw Redis p99 = {small.P99 / baseline.P99:N1}x (target <= 10x); ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
+
+await stop.CancelAsync();
+await Task.WhenAll(streams.Select(s => s.ContinueWith(_ => { }, TaskScheduler.Default)));
+return 0;
+
+static string CompanyId(int i) => $"co-{i:D5}";
+
+static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
+
+static Dictionary<string, string> With(Dictionary<string, string> settings, DevSidecarProcess sidecar) => new(settings)
+{
+    ["DAPR_GRPC_PORT"] = sidecar.GrpcPort.ToString(CultureInfo.InvariantCulture),
+    ["DAPR_HTTP_PORT"] = sidecar.HttpPort.ToString(CultureInfo.InvariantCulture),
+};
+
+static AssessmentDraft Draft(string country, ThreatLevel level, long expected) => new()
+{
+    AssessmentId = expected == 0 ? string.Empty : country,
+    Area = new Area { CountryCode = country },
+    Level = level,
+    ExpectedVersion = expected,
+    Reason = "benchmark",
+    Summary = new LocalizedText { Fr = "Situation dégradée.", En = "Situation worsening." },
+    Advice = new LocalizedText { Fr = "Prudence.", En = "Caution." },
+};
+
+static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan limit)
+{
+    var deadline = Stopwatch.StartNew();
+    while (!condition())
+    {
+        if (deadline.Elapsed > limit)
+        {
+            return false;
+        }
+
+        await Task.Delay(1);
+    }
+
+    return true;
+}
+
+static async Task SeedAsync(SqliteDatabase db, int companies, int sitesPerCompany)
+{
+    string[] elsewhere = ["NE", "BF", "TD", "CI", "GN", "SN"];
+    await using var connection = await db.OpenAsync(CancellationToken.None);
+    await using var tx = connection.BeginTransaction();
+    await using var company = connection.Command(
+        "INSERT INTO companies(company_id, name, contacts, created_at) VALUES ($id, $name, $contacts, $at)", tx,
+        ("$id", ""), ("$name", ""), ("$contacts", Array.Empty<byte>()), ("$at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    await using var site = connection.Command(
+        """
+        INSERT INTO sites(site_id, company_id, name, reference, country_code, subdivision_code, city, latitude, longitude, expatriates, locals)
+        VALUES ($id, $company, $name, '', $country, '', 'City', 14.0, -4.0, 4, 40)
+        """, tx, ("$id", ""), ("$company", ""), ("$name", ""), ("$country", ""));
+    for (var i = 0; i < companies; i++)
+    {
+        var id = CompanyId(i);
+        company.Parameters["$id"].Value = id;
+        company.Parameters["$name"].Value = "Company " + id;
+        company.Parameters["$contacts"].Value = new Company
+        {
+            Contacts = { new SecurityContact { ContactId = "c-1", DisplayName = "Desk", Email = $"security@{id}.example", Language = Language.Fr } },
+        }.ToByteArray();
+        await company.ExecuteNonQueryAsync();
+        for (var s = 0; s < sitesPerCompany; s++)
+        {
+            site.Parameters["$id"].Value = $"site-{i}-{s}";
+            site.Parameters["$company"].Value = id;
+            site.Parameters["$name"].Value = $"Site {s}";
+            // Two sites of every company in the wave country; the others spread elsewhere.
+            site.Parameters["$country"].Value = s < 2 ? WaveCountry : elsewhere[(i + s) % elsewhere.Length] == SmallCountry ? "MR" : elsewhere[(i + s) % elsewhere.Length];
+            await site.ExecuteNonQueryAsync();
+        }
+    }
+
+    await tx.CommitAsync();
+}
+
+static async Task SeedSiteAsync(SqliteDatabase db, string companyId, string country)
+{
+    await using var connection = await db.OpenAsync(CancellationToken.None);
+    await using var command = connection.Command(
+        "INSERT INTO sites(site_id, company_id, name, reference, country_code, subdivision_code, city, expatriates, locals) VALUES ($id, $c, 'Dakar', '', $country, '', 'Dakar', 1, 1)",
+        null, ("$id", "site-small"), ("$c", companyId), ("$country", country));
+    await command.ExecuteNonQueryAsync();
+}
+
+static async Task<Stats> RedisRoundTripAsync(RedisServer server, int n)
+{
+    using var producer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
+    using var consumer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
+    var db = producer.GetDatabase();
+    var blocking = consumer.GetDatabase();
+    const string Stream = "bench-roundtrip";
+    var latencies = new List<double>(n);
+    var lastId = "0-0";
+    for (var i = 0; i < n + 100; i++)
+    {
+        var read = blocking.ExecuteAsync("XREAD", "BLOCK", "0", "COUNT", "1", "STREAMS", Stream, lastId);
+        var start = Stopwatch.GetTimestamp();
+        await db.StreamAddAsync(Stream, "data", i);
+        var result = await read;
+        var end = Stopwatch.GetTimestamp();
+        var streams = (RedisResult[])result!;
+        var entries = (RedisResult[])((RedisResult[])streams[0]!)[1]!;
+        lastId = (string)((RedisResult[])entries[0]!)[0]!;
+        if (i >= 100)
+        {
+            latencies.Add(Ms(start, end));   // the first 100 warm up
+        }
+    }
+
+    return Stats.Of(latencies);
+}
+
+internal sealed record Stats(int N, double P50, double P99, double Max)
+{
+    public static Stats Of(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return new Stats(0, double.NaN, double.NaN, double.NaN);
+        }
+
+        var sorted = values.Order().ToList();
+        double At(double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+        return new Stats(sorted.Count, At(0.50), At(0.99), sorted[^1]);
+    }
+}
