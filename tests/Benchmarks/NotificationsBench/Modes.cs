@@ -1,0 +1,49 @@
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Notifications.Domain;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Dcis.Crisis.Notifications.Bench;
+
+/// <summary>The two processes the orchestrator measures.</summary>
+internal static class Modes
+{
+    /// <summary>The real notifications service (same code as production), with the SMS channel's
+    /// provider replaced by a sink that accepts and counts, exposed at <c>/bench/handed</c>.</summary>
+    public static async Task<int> ServeNotificationsAsync(string[] args)
+    {
+        var sink = new CountingSmsProvider();
+        var app = NotificationsApp.Create(args, s => s.AddSingleton<IChannelProvider>(sink));
+        app.MapGet("/bench/handed", () => sink.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)).AllowAnonymous();
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>The baseline: a bare ASP.NET Core gRPC app (gRPC health only) on h2c.</summary>
+    public static async Task<int> ServeBareAsync(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var port = builder.Configuration.GetValue("GRPC_PORT", 5999);
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddGrpcHealthChecks();
+        var app = builder.Build();
+        app.MapGrpcHealthChecksService();
+        await app.RunAsync();
+        return 0;
+    }
+
+    private sealed class CountingSmsProvider : IChannelProvider
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public Channel Channel => Channel.Sms;
+
+        public Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.FromResult(SendResult.Ok);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Events.V1;
+using Dcis.Crisis.Shared.Events;
+using Dcis.Crisis.Testing;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace Dcis.Crisis.Notifications.Bench;
+
+/// <summary>
+/// Runs, in one go on this machine: (1) raw XADD with redis-benchmark against a private
+/// redis-server; (2) one 100,000-recipient request (100 CloudEvent batches of 1,000, posted to the
+/// subscription endpoint as the sidecar would, 4 in flight) through the notifications service in a
+/// child process, until every record is written and every message handed to the sink provider;
+/// (3) RSS of that process vs a bare ASP.NET Core gRPC app. Prints figures and ratios.
+/// </summary>
+internal static class Orchestrator
+{
+    private const int Recipients = 100_000;
+    private const int BatchSize = 1_000;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var recipients = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : Recipients;
+        Console.WriteLine($"notifications benchmark: {recipients:N0} recipients in batches of {BatchSize:N0}, {Environment.ProcessorCount} cores");
+
+        var xadd = await RedisXaddRateAsync();
+        Console.WriteLine($"raw redis-benchmark XADD:              {xadd,12:N0} ops/s");
+
+        using var dataDir = new TempDirectory("notif-bench");
+        var httpPort = FreePort.Next();
+        using var service = Start("serve-notifications", new Dictionary<string, string>
+        {
+            ["APP_PORT"] = httpPort.ToString(CultureInfo.InvariantCulture),
+            ["GRPC_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["DATA_DIR"] = dataDir.Path,
+            ["DAPR_GRPC_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["DAPR_HTTP_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Logging__LogLevel__Default"] = "Error",
+            ["Notifications__SmsRatePerSecond"] = "1000000000",
+            ["Notifications__ClaimBatchSize"] = "1000",
+        });
+        var baseUri = new Uri($"http://127.0.0.1:{httpPort}");
+        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(5) };
+        await WaitHealthyAsync(http, "/healthz");
+
+        var batches = BuildBatches(recipients);
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (body, ct) =>
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/cloudevents+json");
+            using var response = await http.PostAsync(new Uri($"/events/{Topics.NotificationRequested}", UriKind.Relative), content, ct);
+            response.EnsureSuccessStatusCode();
+        });
+        var written = clock.Elapsed;
+        while (long.Parse(await http.GetStringAsync(new Uri("/bench/handed", UriKind.Relative)), CultureInfo.InvariantCulture) < recipients)
+        {
+            await Task.Delay(10);
+        }
+
+        var handed = clock.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(2)); // let the status flush and relay settle before measuring memory
+        var serviceRss = RssMb(service.Id);
+
+        var bareGrpcPort = FreePort.Next();
+        using var bare = Start("serve-bare", new Dictionary<string, string> { ["GRPC_PORT"] = bareGrpcPort.ToString(CultureInfo.InvariantCulture), ["Logging__LogLevel__Default"] = "Warning" });
+        using (var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{bareGrpcPort}"))
+        {
+            var health = new Health.HealthClient(channel);
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    for (var j = 0; j < 1000; j++)
+                    {
+                        await health.CheckAsync(new HealthCheckRequest());
+                    }
+
+                    break;
+                }
+                catch (global::Grpc.Core.RpcException) when (i < 100)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        var bareRss = RssMb(bare.Id);
+        var writeRate = recipients / written.TotalSeconds;
+        var e2eRate = recipients / handed.TotalSeconds;
+        Console.WriteLine($"delivery records written (intake):     {writeRate,12:N0} records/s  ({written.TotalSeconds:N2} s)");
+        Console.WriteLine($"written + handed to sink provider:     {e2eRate,12:N0} messages/s ({handed.TotalSeconds:N2} s)");
+        Console.WriteLine($"ratio end-to-end / raw XADD:           {e2eRate / xadd,12:N2}   (target >= 0.50)");
+        Console.WriteLine($"ratio intake / raw XADD:               {writeRate / xadd,12:N2}");
+        Console.WriteLine($"RSS notifications after the run:       {serviceRss,12:N0} MB");
+        Console.WriteLine($"RSS bare ASP.NET Core gRPC app:        {bareRss,12:N0} MB");
+        Console.WriteLine($"ratio RSS notifications / bare:        {serviceRss / bareRss,12:N2}   (target <= 2.00)");
+
+        service.Kill(entireProcessTree: true);
+        bare.Kill(entireProcessTree: true);
+        await service.WaitForExitAsync();
+        await bare.WaitForExitAsync();
+        return 0;
+    }
+
+    private static List<string> BuildBatches(int recipients)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var count = (recipients + BatchSize - 1) / BatchSize;
+        return Enumerable.Range(0, count).Select(b =>
+        {
+            var request = new NotificationRequested
+            {
+                EventId = Guid.NewGuid().ToString(),
+                Source = "consular",
+                SourceAlertId = "bench-alert",
+                AlertVersion = 1,
+                BatchIndex = b,
+                BatchCount = count,
+                Priority = Priority.Urgent,
+                ExpiresAt = Timestamp.FromDateTimeOffset(now.AddHours(6)),
+                RequestedAt = Timestamp.FromDateTimeOffset(now),
+                Action = NotificationAction.Deliver,
+            };
+            request.Messages.Add(new LocalizedMessage { Language = Language.Fr, Subject = "Niveau 4", Body = "Quittez le pays par les moyens commerciaux disponibles." });
+            request.Messages.Add(new LocalizedMessage { Language = Language.En, Subject = "Level 4", Body = "Leave the country by available commercial means." });
+            for (var i = b * BatchSize; i < Math.Min(recipients, (b + 1) * BatchSize); i++)
+            {
+                var recipient = new Recipient { RecipientId = $"reg-{i}", Language = i % 3 == 0 ? Language.En : Language.Fr };
+                recipient.Addresses.Add(new ChannelAddress { Channel = Channel.Sms, Address = $"+3360{i:D7}" });
+                recipient.Addresses.Add(new ChannelAddress { Channel = Channel.Email, Address = $"person{i}@example.org" });
+                request.Recipients.Add(recipient);
+            }
+
+            return $$"""
+                {"specversion":"1.0","id":"{{request.EventId}}","source":"consular","type":"{{NotificationRequested.Descriptor.FullName}}","datacontenttype":"application/json","topic":"{{Topics.NotificationRequested}}","pubsubname":"{{Topics.PubSub}}","data":{{ProtoJson.Format(request)}}}
+                """;
+        }).ToList();
+    }
+
+    private static async Task<double> RedisXaddRateAsync()
+    {
+        var port = FreePort.Next();
+        using var dir = new TempDirectory("notif-bench-redis");
+        using var redis = Process.Start(new ProcessStartInfo("redis-server")
+        {
+            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.Path },
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        try
+        {
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    using var tcp = new TcpClient();
+                    await tcp.ConnectAsync("127.0.0.1", port);
+                    break;
+                }
+                catch (SocketException) when (i < 100)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            using var bench = Process.Start(new ProcessStartInfo("redis-benchmark")
+            {
+                // redis-benchmark 7.0 has no built-in xadd test: the same XADD '*' a Dapr pubsub.redis publish does, 50 clients.
+                ArgumentList = { "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-n", "100000", "-q", "--csv", "XADD", "bench-stream", "*", "data", "payload" },
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            })!;
+            var output = await bench.StandardOutput.ReadToEndAsync();
+            await bench.WaitForExitAsync();
+            var line = output.Split('\n').First(l => l.StartsWith("\"XADD", StringComparison.Ordinal));
+            return double.Parse(line.Split(',')[1].Trim('"'), CultureInfo.InvariantCulture);
+        }
+        finally
+        {
+            redis.Kill();
+            await redis.WaitForExitAsync();
+        }
+    }
+
+    private static Process Start(string mode, Dictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = false };
+        info.ArgumentList.Add(typeof(Orchestrator).Assembly.Location);
+        info.ArgumentList.Add(mode);
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient http, string path)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Starting.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("service did not start");
+    }
+
+    private static double RssMb(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+}

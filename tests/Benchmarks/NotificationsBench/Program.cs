@@ -1,0 +1,5 @@
+using Dcis.Crisis.Notifications.Bench;
+
+return args.Length > 0 && args[0] == "serve-notifications" ? await Modes.ServeNotificationsAsync(args[1..])
+    : args.Length > 0 && args[0] == "serve-bare" ? await Modes.ServeBareAsync(args[1..])
+    : await Orchestrator.RunAsync(args);
