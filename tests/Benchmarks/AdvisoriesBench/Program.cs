@@ -27,9 +27,9 @@ await using var redis = await RedisServer.StartAsync();
 using var resources = new TempDirectory("adv-bench-resources");
 DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint);
 
-// --- Baseline: raw Redis stream publish -> consume round trip (XADD, consumer blocked in XREAD). ---
+// --- Baseline: raw Redis publish -> consume round trip (PUBLISH -> subscriber), same server, same run. ---
 var baseline = await RedisRoundTripAsync(redis, 2_000);
-Console.WriteLine($"raw Redis XADD->XREAD round trip: p50 {baseline.P50:F3} ms, p99 {baseline.P99:F3} ms, max {baseline.Max:F3} ms (n={baseline.N})");
+Console.WriteLine($"raw Redis PUBLISH->subscriber round trip: p50 {baseline.P50:F3} ms, p99 {baseline.P99:F3} ms, max {baseline.Max:F3} ms (n={baseline.N})");
 
 // --- The system: threat-levels and advisories, each with its dev sidecar, over the same Redis. ---
 var quiet = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" };
@@ -219,23 +219,21 @@ static async Task SeedSiteAsync(SqliteDatabase db, string companyId, string coun
 
 static async Task<Stats> RedisRoundTripAsync(RedisServer server, int n)
 {
+    // Raw Redis publish -> consume: PUBLISH on one connection, the subscriber's handler on another.
     using var producer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
     using var consumer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
+    var channel = RedisChannel.Literal("bench-roundtrip");
+    TaskCompletionSource<long>? pending = null;
+    await consumer.GetSubscriber().SubscribeAsync(channel, (_, _) => Volatile.Read(ref pending)?.TrySetResult(Stopwatch.GetTimestamp()));
     var db = producer.GetDatabase();
-    var blocking = consumer.GetDatabase();
-    const string Stream = "bench-roundtrip";
     var latencies = new List<double>(n);
-    var lastId = "0-0";
     for (var i = 0; i < n + 100; i++)
     {
-        var read = blocking.ExecuteAsync("XREAD", "BLOCK", "0", "COUNT", "1", "STREAMS", Stream, lastId);
+        var tcs = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref pending, tcs);
         var start = Stopwatch.GetTimestamp();
-        await db.StreamAddAsync(Stream, "data", i);
-        var result = await read;
-        var end = Stopwatch.GetTimestamp();
-        var streams = (RedisResult[])result!;
-        var entries = (RedisResult[])((RedisResult[])streams[0]!)[1]!;
-        lastId = (string)((RedisResult[])entries[0]!)[0]!;
+        await db.PublishAsync(channel, i);
+        var end = await tcs.Task;
         if (i >= 100)
         {
             latencies.Add(Ms(start, end));   // the first 100 warm up
