@@ -17,6 +17,7 @@ internal static class CrisisCli
         root.Subcommands.Add(NotificationsCommands.Build(context));
         root.Subcommands.Add(NotificationsCommands.BuildInbox(context));
         AdvisoriesCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
+        ConsularCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
         return root;
     }
 }
