@@ -8,30 +8,31 @@ namespace Dcis.Crisis.Dashboard.Domain;
 public static class DeliveryRules
 {
     /// <summary>
-    /// Rank of a status: a recipient's progress keeps the highest rank seen, so a late "sent"
-    /// never undoes "delivered", and a failed channel followed by a delivered fallback counts once, as delivered.
+    /// Rank of a status: a recipient's progress keeps the highest rank seen, so a late "sent" never
+    /// undoes "failed" or "delivered", and a failed channel followed by a delivered fallback counts
+    /// once, as delivered.
     /// </summary>
     public static int Rank(DeliveryStatus status) => status switch
     {
         DeliveryStatus.Queued => 1,
-        DeliveryStatus.Failed or DeliveryStatus.Expired or DeliveryStatus.Cancelled => 2,
-        DeliveryStatus.Sent => 3,
-        DeliveryStatus.Delivered => 4,
-        DeliveryStatus.Read => 5,
+        DeliveryStatus.Sent => SentRank,
+        DeliveryStatus.Failed or DeliveryStatus.Expired or DeliveryStatus.Cancelled => FailedRank,
+        DeliveryStatus.Delivered => DeliveredRank,
+        DeliveryStatus.Read => ReadRank,
         _ => 0,
     };
 
-    /// <summary>Ranks at or above which a recipient counts as sent / delivered / acknowledged.</summary>
-    public const int SentRank = 3;
+    /// <summary>Rank of sent (handed to the channel, no outcome yet).</summary>
+    public const int SentRank = 2;
+
+    /// <summary>Rank of failed, expired or cancelled with no success (yet) on a fallback channel.</summary>
+    public const int FailedRank = 3;
 
     /// <summary>Rank of delivered.</summary>
     public const int DeliveredRank = 4;
 
     /// <summary>Rank of read (acknowledged by the person).</summary>
     public const int ReadRank = 5;
-
-    /// <summary>Rank of failed, expired or cancelled with no success yet.</summary>
-    public const int FailedRank = 2;
 
     /// <summary>
     /// The dashboard never keeps a recipient id: it keeps a hash salted with the alert id, enough to

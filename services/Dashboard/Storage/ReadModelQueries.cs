@@ -67,7 +67,7 @@ internal sealed class ReadModelQueries(SqliteDatabase db, TimeProvider clock)
                 ? "(source_alert_id IN (SELECT advisory_id FROM advisory WHERE wave_id = $id) OR source_alert_id = $id)"
                 : "source_alert_id = $id AND alert_version = $v";
             var progress = (await ListAsync(c, $"""
-                SELECT count(*), coalesce(sum(status_rank >= 3), 0), coalesce(sum(status_rank >= 4), 0), coalesce(sum(status_rank = 2), 0),
+                SELECT count(*), coalesce(sum(status_rank IN (2, 4, 5)), 0), coalesce(sum(status_rank >= 4), 0), coalesce(sum(status_rank = 3), 0),
                        coalesce(sum(status_rank = 5), 0), min(delivered_at), max(delivered_at)
                 FROM delivery WHERE {filter}
                 """, r => (Seen: r.GetInt64(0), Sent: r.GetInt64(1), Delivered: r.GetInt64(2), Failed: r.GetInt64(3), Read: r.GetInt64(4),

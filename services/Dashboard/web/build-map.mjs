@@ -10,6 +10,8 @@ const height = 500;
 const topology = JSON.parse(readFileSync('node_modules/world-atlas/countries-110m.json', 'utf8'));
 const iso = JSON.parse(readFileSync(process.argv[2] ?? '/usr/share/iso-codes/json/iso_3166-1.json', 'utf8'))['3166-1'];
 const byNumeric = new Map(iso.map(c => [c.numeric, c.alpha_2]));
+// Kosovo has no ISO 3166-1 entry; XK is the user-assigned code in common use (and in Intl.DisplayNames).
+const byName = new Map([['Kosovo', 'XK']]);
 
 const countries = feature(topology, topology.objects.countries);
 const projection = geoEqualEarth().fitExtent([[4, 4], [width - 4, height - 4]], { type: 'Sphere' });
@@ -18,7 +20,7 @@ const path = geoPath(projection).digits(1);
 const out = countries.features
   .filter(f => f.properties.name !== 'Antarctica')
   .map(f => {
-    const code = f.id ? byNumeric.get(String(f.id).padStart(3, '0')) ?? null : null;
+    const code = (f.id ? byNumeric.get(String(f.id).padStart(3, '0')) : byName.get(f.properties.name)) ?? null;
     const [cx, cy] = path.centroid(f);
     return { code, name: f.properties.name, d: path(f), c: [Math.round(cx * 10) / 10, Math.round(cy * 10) / 10] };
   });
