@@ -4,7 +4,7 @@ using Dcis.Crisis.ThreatLevels.V1;
 namespace Dcis.Crisis.ThreatLevels.Domain;
 
 /// <summary>One current assessment with what lookups need precomputed.</summary>
-public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape)
+public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, Assessment Basic)
 {
     /// <summary>The country the assessment is in.</summary>
     public string CountryCode => Assessment.Area.CountryCode;
@@ -16,7 +16,18 @@ public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape)
     public static AssessmentEntry Of(Assessment assessment)
     {
         ArgumentNullException.ThrowIfNull(assessment);
-        return new AssessmentEntry(assessment, ZoneShape.Of(assessment.Area));
+        var basic = new Assessment
+        {
+            AssessmentId = assessment.AssessmentId,
+            Area = new Area { CountryCode = assessment.Area.CountryCode, ZoneName = assessment.Area.ZoneName, SubdivisionCodes = { assessment.Area.SubdivisionCodes } },
+            Level = assessment.Level,
+            Categories = { assessment.Categories },
+            Version = assessment.Version,
+            EffectiveTime = assessment.EffectiveTime,
+            ReviewBy = assessment.ReviewBy,
+            Sequence = assessment.Sequence,
+        };
+        return new AssessmentEntry(assessment, ZoneShape.Of(assessment.Area), basic);
     }
 }
 
@@ -78,7 +89,7 @@ public sealed class ThreatLevelSnapshot
         _byId.TryGetValue(countryCode, out var e) ? e.Assessment.Level : ThreatLevel.Unspecified;
 
     /// <summary>A page of assessments in id order after <paramref name="afterId"/>.</summary>
-    public (List<Assessment> Page, string? LastId) List(string? afterId, int pageSize, Func<AssessmentEntry, bool> filter)
+    public (List<Assessment> Page, string? LastId) List(string? afterId, int pageSize, Func<AssessmentEntry, bool> filter, bool basic = false)
     {
         ArgumentNullException.ThrowIfNull(filter);
         var start = 0;
@@ -102,7 +113,7 @@ public sealed class ThreatLevelSnapshot
                 return (page, page[^1].AssessmentId);
             }
 
-            page.Add(entry.Assessment);
+            page.Add(basic ? entry.Basic : entry.Assessment);
         }
 
         return (page, null);

@@ -1,12 +1,13 @@
 using Dcis.Crisis.Common.V1;
 using NetTopologySuite.Geometries;
-using NetTopologySuite.Geometries.Prepared;
 
 namespace Dcis.Crisis.ThreatLevels.Domain;
 
 /// <summary>
 /// The ground shape of a polygon or circle zone, ready for fast point-in-zone tests. Polygons are
 /// planar in (longitude, latitude) — good enough at the scale of a zone; circles use great-circle distance.
+/// NetTopologySuite validates the polygon once; lookups use a bounding box and an even-odd ray cast
+/// over plain arrays (no allocation, no lock: thousands of concurrent lookups share one shape).
 /// </summary>
 public sealed class ZoneShape
 {
@@ -14,13 +15,22 @@ public sealed class ZoneShape
     private const double MetersPerDegree = 111_320;
     private static readonly GeometryFactory Factory = new(new PrecisionModel(), 4326);
 
-    private readonly IPreparedGeometry? _polygon;
+    private readonly double[]? _xs;
+    private readonly double[]? _ys;
+    private readonly Envelope? _box;
     private readonly LatLng? _center;
     private readonly double _radiusMeters;
 
-    private ZoneShape(IPreparedGeometry? polygon, LatLng? center, double radiusMeters, double areaSquareMeters)
+    private ZoneShape(NetTopologySuite.Geometries.Polygon? polygon, LatLng? center, double radiusMeters, double areaSquareMeters)
     {
-        _polygon = polygon;
+        if (polygon is not null)
+        {
+            var ring = polygon.ExteriorRing.Coordinates;
+            _xs = [.. ring.Select(c => c.X)];
+            _ys = [.. ring.Select(c => c.Y)];
+            _box = polygon.EnvelopeInternal;
+        }
+
         _center = center;
         _radiusMeters = radiusMeters;
         AreaSquareMeters = areaSquareMeters;
@@ -38,7 +48,7 @@ public sealed class ZoneShape
             var polygon = BuildPolygon(p);
             var centroid = polygon.Centroid;
             var area2 = polygon.Area * MetersPerDegree * MetersPerDegree * Math.Cos(centroid.Y * Math.PI / 180);
-            return new ZoneShape(PreparedGeometryFactory.Prepare(polygon), null, 0, area2);
+            return new ZoneShape(polygon, null, 0, area2);
         }
 
         if (area.Circle is { } c)
@@ -67,12 +77,27 @@ public sealed class ZoneShape
     public bool Contains(LatLng point)
     {
         ArgumentNullException.ThrowIfNull(point);
-        if (_polygon is not null)
+        if (_xs is not null)
         {
-            return _polygon.Covers(Factory.CreatePoint(new Coordinate(point.Longitude, point.Latitude)));
+            return _box!.Contains(point.Longitude, point.Latitude) && InRing(_xs, _ys!, point.Longitude, point.Latitude);
         }
 
         return _center is not null && DistanceMeters(_center, point) <= _radiusMeters;
+    }
+
+    // Even-odd rule over the closed ring (last vertex repeats the first).
+    private static bool InRing(double[] xs, double[] ys, double x, double y)
+    {
+        var inside = false;
+        for (int i = 0, j = xs.Length - 2; i < xs.Length - 1; j = i++)
+        {
+            if ((ys[i] > y) != (ys[j] > y) && x < ((xs[j] - xs[i]) * (y - ys[i]) / (ys[j] - ys[i])) + xs[i])
+            {
+                inside = !inside;
+            }
+        }
+
+        return inside;
     }
 
     /// <summary>Great-circle (haversine) distance.</summary>

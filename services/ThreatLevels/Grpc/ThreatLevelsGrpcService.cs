@@ -35,6 +35,7 @@ internal sealed class ThreatLevelsGrpcService(
         var v = new Validator().PageSize("page_size", request.PageSize);
         v.Check(string.IsNullOrEmpty(request.CountryCode) || catalog.IsCountry(request.CountryCode), "country_code", "must be an ISO 3166-1 alpha-2 code, e.g. ML");
         v.Check(System.Enum.IsDefined(request.Scope), "scope", "must be a known scope");
+        v.Check(System.Enum.IsDefined(request.View), "view", "must be FULL or BASIC");
         v.ThrowIfInvalid();
         var after = PageToken.Decode(request.PageToken);
         var snapshot = await store.SnapshotAsync();
@@ -44,7 +45,7 @@ internal sealed class ThreatLevelsGrpcService(
         var (page, lastId) = snapshot.List(after, Validator.EffectivePageSize(request.PageSize), e =>
             (string.IsNullOrEmpty(country) || string.Equals(e.CountryCode, country, StringComparison.Ordinal)) &&
             (scope == AssessmentScope.Unspecified || (scope == AssessmentScope.Zones) == e.IsZone) &&
-            e.Assessment.Level >= minLevel);
+            e.Assessment.Level >= minLevel, request.View == AssessmentView.Basic);
         var response = new ListAssessmentsResponse { NextPageToken = PageToken.Encode(lastId), LatestSequence = snapshot.LatestSequence };
         response.Assessments.AddRange(page);
         return response;

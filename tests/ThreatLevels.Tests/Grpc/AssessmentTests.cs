@@ -166,6 +166,27 @@ public sealed class AssessmentTests(ThreatLevelsFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task ListAssessments_Basic_View_Omits_Texts_And_Shapes()
+    {
+        var analyst = fixture.Analyst();
+        await Build.ApplyAsync(analyst, Build.PolygonZone("MA", ThreatLevel.AvoidNonEssential, (30, -8), (30, -6), (32, -6)));
+
+        var full = await analyst.ListAssessmentsAsync(new ListAssessmentsRequest { CountryCode = "MA" });
+        var basic = await analyst.ListAssessmentsAsync(new ListAssessmentsRequest { CountryCode = "MA", View = AssessmentView.Basic });
+
+        var f = Assert.Single(full.Assessments);
+        var b = Assert.Single(basic.Assessments);
+        Assert.Equal(f.AssessmentId, b.AssessmentId);
+        Assert.Equal(f.Level, b.Level);
+        Assert.Equal(f.Version, b.Version);
+        Assert.NotNull(f.Area.Polygon);
+        Assert.Null(b.Area.Polygon);
+        Assert.Empty(b.Reason);
+        Assert.Null(b.Summary);
+        Assert.True(b.CalculateSize() < f.CalculateSize());
+    }
+
+    [Fact]
     public async Task ListAssessments_Pages_By_Id()
     {
         var analyst = fixture.Analyst();
