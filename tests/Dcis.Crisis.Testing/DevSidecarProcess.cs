@@ -150,7 +150,7 @@ public sealed class DevSidecarProcess : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Starts the sidecar and waits (up to 30 s) until its outbound health answers 204.</summary>
+    /// <summary>Starts the sidecar and waits (up to 90 s: CI machines are small) until its outbound health answers 204.</summary>
     public static async Task<DevSidecarProcess> StartAsync(DevSidecarOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -217,7 +217,7 @@ public sealed class DevSidecarProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
 
-        await WaitForAsync("/v1.0/healthz/outbound", TimeSpan.FromSeconds(30));
+        await WaitForAsync("/v1.0/healthz/outbound", TimeSpan.FromSeconds(90));
     }
 
     private void Append(string? line)
@@ -233,8 +233,8 @@ public sealed class DevSidecarProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <c>/v1.0/healthz</c> answers 204: the app is reachable and its subscriptions run.</summary>
-    public Task WaitForAppAsync(TimeSpan? limit = null) => WaitForAsync("/v1.0/healthz", limit ?? TimeSpan.FromSeconds(30));
+    /// <summary>Waits (default 90 s) until <c>/v1.0/healthz</c> answers 204: the app is reachable and its subscriptions run.</summary>
+    public Task WaitForAppAsync(TimeSpan? limit = null) => WaitForAsync("/v1.0/healthz", limit ?? TimeSpan.FromSeconds(90));
 
     private async Task WaitForAsync(string path, TimeSpan limit)
     {
