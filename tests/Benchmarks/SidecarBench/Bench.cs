@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dapr.Client;
+using Dcis.Crisis.Testing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using StackExchange.Redis;
+
+namespace Dcis.Crisis.Benchmarks.SidecarBench;
+
+/// <summary>A benchmark event: its id and the Stopwatch timestamp at which it was sent.</summary>
+public sealed record BenchEvent(int N, long Sent, string Padding);
+
+/// <summary>
+/// Prints, in one run on the same machine and payload: the raw Redis XADD→XREADGROUP rate and
+/// latency, the publish→deliver rate and latency through the dev sidecar (single and bulk publish),
+/// and their ratios.
+/// </summary>
+public static class Bench
+{
+    private const string Topic = "bench";
+
+    public static async Task RunAsync(int messages)
+    {
+        var padding = new string('x', 160);
+        await using var redis = await RedisServer.StartAsync();
+        Console.WriteLine($"messages per run: {messages}; payload ≈ {JsonSerializer.Serialize(new BenchEvent(0, 0, padding)).Length} bytes; cores: {Environment.ProcessorCount}");
+
+        var raw = await RawRedisAsync(redis, messages, padding);
+        Report("raw Redis XADD→XREADGROUP+XACK", raw);
+
+        using var resources = new TempDirectory();
+        DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, "bench-pubsub", new Dictionary<string, string>
+        {
+            ["concurrency"] = "32",
+            ["queueDepth"] = "200",
+        });
+        var received = new ConcurrentQueue<(int N, long Latency)>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var appPort = FreePort.Next();
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(appPort, o => o.Protocols = HttpProtocols.Http1));
+        await using var app = builder.Build();
+        app.UseCloudEvents();
+        app.MapSubscribeHandler();
+        app.MapPost("events/bench", (BenchEvent e) =>
+        {
+            received.Enqueue((e.N, Stopwatch.GetTimestamp() - e.Sent));
+            return Results.Ok();
+        }).WithTopic("bench-pubsub", Topic);
+        await app.StartAsync();
+
+        await using var publisher = await DevSidecarProcess.StartAsync(new DevSidecarOptions { AppId = "bench-pub", ResourcesPaths = [resources.Path] });
+        await using var subscriber = await DevSidecarProcess.StartAsync(new DevSidecarOptions { AppId = "bench-sub", AppPort = appPort, ResourcesPaths = [resources.Path] });
+        await subscriber.WaitForAppAsync();
+        using var client = new DaprClientBuilder().UseGrpcEndpoint(publisher.GrpcEndpoint).UseHttpEndpoint(publisher.HttpEndpoint).Build();
+
+        // Warm-up: JIT, connections, HTTP/2 channel.
+        await SidecarAsync(client, received, Math.Min(500, messages), padding, bulk: true);
+
+        var single = await SidecarAsync(client, received, messages, padding, bulk: false);
+        Report("dev sidecar, single publish (16 in flight)", single);
+        var bulk = await SidecarAsync(client, received, messages, padding, bulk: true);
+        Report("dev sidecar, bulk publish (batches of 500)", bulk);
+
+        Console.WriteLine();
+        Console.WriteLine($"ratio single/raw rate: {single.Rate / raw.Rate:0.00}×");
+        Console.WriteLine($"ratio bulk/raw rate:   {bulk.Rate / raw.Rate:0.00}×   (target ≥ 0.30×)");
+        Console.WriteLine($"p99 bulk vs raw:       {bulk.P99Ms:0.0} ms vs {raw.P99Ms:0.0} ms");
+    }
+
+    private sealed record Result(double Rate, double P50Ms, double P99Ms);
+
+    private static void Report(string name, Result r) =>
+        Console.WriteLine($"{name,-45} {r.Rate,10:0} msg/s   p50 {r.P50Ms,7:0.00} ms   p99 {r.P99Ms,7:0.00} ms");
+
+    private static Result Summarize(int count, TimeSpan elapsed, IEnumerable<long> latencyTicks)
+    {
+        var sorted = latencyTicks.Order().ToArray();
+        double Ms(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))] * 1000.0 / Stopwatch.Frequency;
+        return new Result(count / elapsed.TotalSeconds, Ms(0.50), Ms(0.99));
+    }
+
+    private static async Task<Result> RawRedisAsync(RedisServer redis, int messages, string padding)
+    {
+        var producer = (await redis.ConnectAsync()).GetDatabase();
+        var reader = (await redis.ConnectAsync()).GetDatabase();
+        await producer.ExecuteAsync("XGROUP", "CREATE", "raw", "g", "0", "MKSTREAM");
+        var latencies = new List<long>(messages);
+        var consumer = Task.Run(async () =>
+        {
+            while (latencies.Count < messages)
+            {
+                var result = await reader.ExecuteAsync("XREADGROUP", "GROUP", "g", "g", "COUNT", "100", "BLOCK", "1000", "STREAMS", "raw", ">");
+                if (result.IsNull)
+                {
+                    continue;
+                }
+
+                var acks = new List<Task>();
+                foreach (var stream in (RedisResult[])result!)
+                {
+                    foreach (var entry in (RedisResult[])((RedisResult[])stream!)[1]!)
+                    {
+                        var parts = (RedisResult[])entry!;
+                        var fields = (RedisResult[])parts[1]!;
+                        var e = JsonSerializer.Deserialize<BenchEvent>((byte[])fields[1]!)!;
+                        latencies.Add(Stopwatch.GetTimestamp() - e.Sent);
+                        acks.Add(producer.ExecuteAsync("XACK", "raw", "g", (string)parts[0]!));
+                    }
+                }
+
+                await Task.WhenAll(acks);
+            }
+        });
+        var started = Stopwatch.StartNew();
+        var sends = new List<Task>(messages);
+        for (var i = 0; i < messages; i++)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
+            sends.Add(producer.ExecuteAsync("XADD", "raw", "*", "data", bytes));
+        }
+
+        await Task.WhenAll(sends);
+        await consumer;
+        return Summarize(messages, started.Elapsed, latencies);
+    }
+
+    private static async Task<Result> SidecarAsync(DaprClient client, ConcurrentQueue<(int N, long Latency)> received, int messages, string padding, bool bulk)
+    {
+        received.Clear();
+        var started = Stopwatch.StartNew();
+        if (bulk)
+        {
+            for (var offset = 0; offset < messages; offset += 500)
+            {
+                var batch = Enumerable.Range(offset, Math.Min(500, messages - offset))
+                    .Select(i => new BenchEvent(i, Stopwatch.GetTimestamp(), padding)).ToList();
+                var response = await client.BulkPublishEventAsync("bench-pubsub", Topic, batch);
+                if (response.FailedEntries.Count > 0)
+                {
+                    throw new InvalidOperationException($"{response.FailedEntries.Count} entries failed");
+                }
+            }
+        }
+        else
+        {
+            using var window = new SemaphoreSlim(16);
+            var sends = Enumerable.Range(0, messages).Select(async i =>
+            {
+                await window.WaitAsync();
+                try
+                {
+                    await client.PublishEventAsync("bench-pubsub", Topic, new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
+                }
+                finally
+                {
+                    window.Release();
+                }
+            }).ToList();
+            await Task.WhenAll(sends);
+        }
+
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (received.Count < messages && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+
+        var elapsed = started.Elapsed;
+        if (received.Count < messages)
+        {
+            throw new TimeoutException($"only {received.Count}/{messages} delivered");
+        }
+
+        return Summarize(messages, elapsed, received.Select(r => r.Latency));
+    }
+}
