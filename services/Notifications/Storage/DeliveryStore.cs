@@ -102,8 +102,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             ("$r", ""), ("$k", ""), ("$p", (int)request.Priority), ("$l", 0), ("$addr", null), ("$code", null), ("$c", 0), ("$st", 0),
             ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$final", null), ("$reason", null));
         insert.Prepare();
-        await using var trail = TrailCommand(connection, tx);
-
+        var inserted = new List<long>(request.Recipients.Count);
         int queued = 0, closed = 0;
         foreach (var recipient in request.Recipients)
         {
@@ -131,7 +130,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
                 continue; // Same person, same alert version, another batch or event: at most one message.
             }
 
-            await AddTrailAsync(trail, id, status, channel, reason, nowMs, cancellationToken);
+            inserted.Add(id);
             if (status == DeliveryStatus.Queued)
             {
                 queued++;
@@ -142,6 +141,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             }
         }
 
+        await AddTrailFromDeliveriesAsync(tx, inserted, nowMs, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return new IntakeResult(false, queued, 0, closed);
     }
@@ -242,15 +242,10 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         }
 
         await using (var mark = connection.Command(
-            $"UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now WHERE id = $id",
-            tx, ("$a", attemptId), ("$now", nowMs), ("$id", 0L)))
+            $"UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now WHERE id IN (SELECT value FROM json_each($ids))",
+            tx, ("$a", attemptId), ("$now", nowMs), ("$ids", IdList(rows.Select(r => r.Id)))))
         {
-            mark.Prepare();
-            foreach (var row in rows)
-            {
-                mark.Parameters["$id"].Value = row.Id;
-                await mark.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await mark.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var claimed = new List<ClaimedDelivery>(rows.Count);
@@ -310,7 +305,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             tx, ("$st", 0), ("$reason", null), ("$now", nowMs), ("$final", null), ("$next", 0L), ("$ai", 0), ("$c", 0), ("$aa", 0),
             ("$id", 0L), ("$attempt", ""));
         update.Prepare();
-        await using var trail = TrailCommand(connection, tx);
+        var finished = new List<long>();
         var requeued = new List<long>();
         foreach (var (claim, result, step, retryDelay) in results)
         {
@@ -339,7 +334,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
 
             if (final)
             {
-                await AddTrailAsync(trail, claim.Message.DeliveryId, status, channel, result.Reason, nowMs, cancellationToken);
+                finished.Add(claim.Message.DeliveryId);
             }
             else
             {
@@ -347,6 +342,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             }
         }
 
+        await AddTrailFromDeliveriesAsync(tx, finished, nowMs, cancellationToken);
         if (requeued.Count > 0)
         {
             await CloseQueuedAsync(tx, DeliveryStatus.Cancelled, "alert cancelled",
@@ -357,6 +353,22 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         }
 
         await tx.CommitAsync(cancellationToken);
+    }
+
+    private static string IdList(IEnumerable<long> ids) => "[" + string.Join(',', ids) + "]";
+
+    /// <summary>One trail row per delivery, with the status, channel and reason it has now (one statement).</summary>
+    private static async Task AddTrailFromDeliveriesAsync(SqliteTransaction tx, List<long> ids, long atMs, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = tx.Connection!.Command(
+            "INSERT INTO status_trail(delivery_id, status, channel, reason, at) SELECT id, status, channel, reason, $at FROM deliveries WHERE id IN (SELECT value FROM json_each($ids)) ORDER BY id",
+            tx, ("$at", atMs), ("$ids", IdList(ids)));
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static SqliteCommand TrailCommand(SqliteConnection connection, SqliteTransaction tx)
