@@ -228,6 +228,9 @@ internal sealed class AdvisoriesGrpcService(
 
         // Subscribe before reading the backlog: whatever commits in between is in the mailbox.
         using var subscriber = broadcaster.Subscribe(companyId);
+
+        // Headers now, so a client knows its stream is open before the first advisory or heartbeat.
+        await context.WriteResponseHeadersAsync([]);
         var cursor = await SendBacklogAsync(companyId, request.AfterSequence, responseStream, ct);
         while (!ct.IsCancellationRequested)
         {
