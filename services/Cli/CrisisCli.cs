@@ -18,6 +18,7 @@ internal static class CrisisCli
         root.Subcommands.Add(NotificationsCommands.BuildInbox(context));
         AdvisoriesCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
         ConsularCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
+        ThreatLevelsCommands.BuildAll(context).ToList().ForEach(root.Subcommands.Add);
         return root;
     }
 }
