@@ -25,8 +25,9 @@ internal sealed class DemoClients(string threatLevels, string consular, string a
 
     public static CallOptions As(string token, CancellationToken cancellationToken = default) => As(token, null, cancellationToken);
 
+    // No deadline unless asked: the demo reuses one caller's options for minutes.
     public static CallOptions As(string token, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        new(new Metadata { { "Authorization", $"Bearer {token}" } }, DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60)), cancellationToken);
+        new(new Metadata { { "Authorization", $"Bearer {token}" } }, timeout is null ? null : DateTime.UtcNow + timeout.Value, cancellationToken);
 
     public void Dispose()
     {

@@ -16,7 +16,7 @@ internal sealed record DemoRecord(
     List<DemoCompany> Companies);
 
 /// <summary>A seeded registrant: id, country, whether near the capital, whether they use the app inbox.</summary>
-internal sealed record DemoPerson(string RegistrantId, string CountryCode, bool NearCapital, bool AppInbox, string Language);
+internal sealed record DemoPerson(string RegistrantId, string CountryCode, bool NearCapital, bool AppInbox, string Language, string Preferred = "");
 
 /// <summary>A seeded company and the countries of its sites and travellers.</summary>
 internal sealed record DemoCompany(string CompanyId, List<string> SiteCountries, List<string> TravelCountries, bool Webhook);
@@ -100,7 +100,8 @@ internal sealed class DemoSeeder(DemoClients clients, DemoTokens tokens, string 
             var page = await clients.Consular.ListPostsAsync(new ListPostsRequest { PageSize = 200, PageToken = token }, DemoClients.As(tokens.Analyst(), ct));
             foreach (var post in page.Posts)
             {
-                foreach (var j in post.Jurisdictions)
+                // People are placed by country, so only a post covering the whole country may register them.
+                foreach (var j in post.Jurisdictions.Where(j => j.SubdivisionCodes.Count == 0))
                 {
                     posts.TryAdd(j.CountryCode, post.PostId);
                 }
@@ -170,7 +171,7 @@ internal sealed class DemoSeeder(DemoClients clients, DemoTokens tokens, string 
             var country = item.Draft.Home?.CountryCode ?? item.Draft.Trips[0].CountryCode;
             lock (gate)
             {
-                people.Add(new DemoPerson(reply.Registrant.RegistrantId, country, item.NearCapital, item.Draft.AppInbox, item.Draft.Language.ToString()));
+                people.Add(new DemoPerson(reply.Registrant.RegistrantId, country, item.NearCapital, item.Draft.AppInbox, item.Draft.Language.ToString(), item.Draft.PreferredChannel.ToString()));
             }
         });
         await log.WriteLineAsync($"demo: {people.Count} registrants registered ({people.Count(p => p.CountryCode == crisisCountry)} in {crisisCountry})");

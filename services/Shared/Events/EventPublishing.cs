@@ -50,6 +50,7 @@ public sealed class DaprEventPublisher(DaprClient dapr) : IEventPublisher
                     ["cloudevent.id"] = e.EventId,
                     ["cloudevent.type"] = e.Type,
                 };
+                AddTraceParent(metadata, e.TraceParent);
                 await dapr.PublishByteEventAsync(Topics.PubSub, e.Topic, System.Text.Encoding.UTF8.GetBytes(e.JsonData),
                     "application/json", metadata, cancellationToken);
                 continue;
@@ -65,12 +66,24 @@ public sealed class DaprEventPublisher(DaprClient dapr) : IEventPublisher
                     TraceParent = e.TraceParent,
                 };
             }).ToList();
-            var response = await dapr.BulkPublishEventAsync(Topics.PubSub, group.Key.Topic, cloudEvents, cancellationToken: cancellationToken);
+            var bulkMetadata = new Dictionary<string, string>();
+            AddTraceParent(bulkMetadata, group.Key.TraceParent);
+            var response = await dapr.BulkPublishEventAsync(Topics.PubSub, group.Key.Topic, cloudEvents, bulkMetadata, cancellationToken);
             if (response.FailedEntries.Count > 0)
             {
                 throw new InvalidOperationException(
                     $"bulk publish to {group.Key.Topic}: {response.FailedEntries.Count} of {batch.Count} entries failed: {response.FailedEntries[0].ErrorMessage}");
             }
+        }
+    }
+
+    // The stored traceparent travels as an explicit override too: when the originating request was
+    // not sampled, no publish span exists to carry it, and the delivery would lose its trace link.
+    private static void AddTraceParent(Dictionary<string, string> metadata, string? traceParent)
+    {
+        if (!string.IsNullOrEmpty(traceParent))
+        {
+            metadata["cloudevent.traceparent"] = traceParent;
         }
     }
 

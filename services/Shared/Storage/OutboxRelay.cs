@@ -84,9 +84,19 @@ public sealed class OutboxRelay(
             "SELECT seq, event_id, topic, type, data, traceparent, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $n",
             null, ("$n", _options.BatchSize));
         var rows = new List<PendingRow>();
+        long bytes = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            // A bulk publish must stay under the sidecar's request limit (daprd: 4 MiB by default), and
+            // a 1,000-recipient batch is ~200 KB: cap by size as well as by count.
+            var size = reader.GetString(4).Length;
+            if (rows.Count > 0 && bytes + size > _options.MaxBatchBytes)
+            {
+                break;
+            }
+
+            bytes += size;
             rows.Add(new PendingRow(
                 reader.GetInt64(0),
                 new OutgoingEvent(reader.GetString(2), reader.GetString(1), reader.GetString(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)),
@@ -121,4 +131,7 @@ public sealed record OutboxRelayOptions
 
     /// <summary>Safety-net poll when no commit signal arrives (e.g. rows written by another process).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most event data per publish pass, in characters of JSON (under daprd's 4 MiB request limit).</summary>
+    public long MaxBatchBytes { get; init; } = 3 * 1024 * 1024;
 }

@@ -14,6 +14,8 @@ internal sealed class RecordingPublisher : IEventPublisher
 
     public bool Failing { get; set; }
 
+    public List<int> CallSizes { get; } = [];
+
     public IReadOnlyList<OutgoingEvent> Published
     {
         get
@@ -35,6 +37,7 @@ internal sealed class RecordingPublisher : IEventPublisher
         lock (_gate)
         {
             _published.AddRange(events);
+            CallSizes.Add(events.Count);
         }
 
         return Task.CompletedTask;
@@ -70,8 +73,21 @@ public sealed class OutboxTests : IDisposable
         await tx.CommitAsync();
     }
 
-    private OutboxRelay Relay(IEventPublisher publisher, OutboxSignal signal, TimeSpan? poll = null) =>
-        new(_db, publisher, signal, NullLogger<OutboxRelay>.Instance, new OutboxRelayOptions { PollInterval = poll ?? TimeSpan.FromHours(1) });
+    private OutboxRelay Relay(IEventPublisher publisher, OutboxSignal signal, TimeSpan? poll = null, long maxBatchBytes = 3 * 1024 * 1024) =>
+        new(_db, publisher, signal, NullLogger<OutboxRelay>.Instance, new OutboxRelayOptions { PollInterval = poll ?? TimeSpan.FromHours(1), MaxBatchBytes = maxBatchBytes });
+
+    [Fact]
+    public async Task Batches_Are_Capped_By_Size_So_A_Bulk_Publish_Stays_Under_The_Sidecar_Limit()
+    {
+        await CommitEventsAsync("a", "b", "c");
+        var publisher = new RecordingPublisher();
+        using var signal = new OutboxSignal();
+        // Each event's JSON is ~60 characters: a 100-character cap allows one event per publish call.
+        var published = await Relay(publisher, signal, maxBatchBytes: 100).PublishPendingAsync(CancellationToken.None);
+
+        Assert.Equal(3, published);
+        Assert.Equal([1, 1, 1], publisher.CallSizes.ToArray());
+    }
 
     [Fact]
     public async Task Crash_Between_Commit_And_Publish_Loses_No_Event()

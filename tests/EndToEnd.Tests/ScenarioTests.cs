@@ -1,0 +1,220 @@
+using System.Text.Json;
+using Dcis.Crisis.Advisories.V1;
+using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Consular.V1;
+using Dcis.Crisis.Notifications.V1;
+using Dcis.Crisis.Shared.Security;
+using Dcis.Crisis.Testing;
+using Grpc.Core;
+using StandardWebhooks;
+
+namespace Dcis.Crisis.EndToEnd.Tests;
+
+/// <summary>What the main job promises, checked on the running system after one crisis.</summary>
+public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private sealed record SmsRecord(long Id, string To, string Text, string Reference);
+
+    private sealed record MailRecord(long Id, string MessageId, string From, List<string> To, string Subject);
+
+    private static async Task<List<SmsRecord>> SmsToAsync(string number) =>
+        await Http.GetFromJsonAsync<List<SmsRecord>>(new Uri($"http://127.0.0.1:5410/api/messages?to={Uri.EscapeDataString(number)}&limit=1000")) ?? [];
+
+    private static async Task<List<MailRecord>> MailToAsync(string address) =>
+        await Http.GetFromJsonAsync<List<MailRecord>>(new Uri($"http://127.0.0.1:5420/api/messages?to={Uri.EscapeDataString(address)}&limit=1000")) ?? [];
+
+    private async Task<List<InboxMessage>> InboxAsync(Person person, Func<List<InboxMessage>, bool> enough)
+    {
+        var token = scenario.System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId);
+        var messages = new List<InboxMessage>();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var call = scenario.Notifications.WatchInbox(new WatchInboxRequest(), CrisisSystem.As(token).WithCancellationToken(cancel.Token));
+        try
+        {
+            while (!enough(messages) && await call.ResponseStream.MoveNext(cancel.Token))
+            {
+                if (call.ResponseStream.Current.Message is { } message)
+                {
+                    messages.Add(message);
+                }
+            }
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled)
+        {
+            // The limit passed; the assertions below say what was missing.
+        }
+
+        return messages;
+    }
+
+    // Whitespace is ignored: an e-mail subject folded into several RFC 2047 encoded words loses the
+    // spaces between them when decoded.
+    private static bool IsLevel4(string text, Language language)
+    {
+        static string Squeeze(string s) => string.Concat(s.Where(c => !char.IsWhiteSpace(c)));
+        var squeezed = Squeeze(text);
+        return language == Language.En
+            ? squeezed.Contains(Squeeze("Do not travel"), StringComparison.Ordinal) || squeezed.Contains(Scenario.EnMarker, StringComparison.Ordinal)
+            : squeezed.Contains(Squeeze("Formellement déconseillé"), StringComparison.Ordinal) || squeezed.Contains(Scenario.FrMarker, StringComparison.Ordinal);
+    }
+
+    private static bool IsLevel4Any(string text) => IsLevel4(text, Language.En) || IsLevel4(text, Language.Fr);
+
+    private async Task<List<string>> Level4TextsAsync(Person person) => person.Preferred switch
+    {
+        Channel.Email => [.. (await MailToAsync(person.Email)).Select(m => m.Subject).Where(IsLevel4Any)],
+        Channel.Sms => [.. (await SmsToAsync(person.Mobile)).Select(m => m.Text).Where(IsLevel4Any)],
+        _ => [.. (await InboxAsync(person, list => list.Any(m => IsLevel4Any(m.Subject + m.Body)))).Select(m => m.Subject + " " + m.Body).Where(IsLevel4Any)],
+    };
+
+    [Fact]
+    public async Task Every_Registrant_Present_Gets_Exactly_One_Level4_Alert_In_Their_Language_On_Their_Channel()
+    {
+        foreach (var person in scenario.People.Where(p => p.PresentInMali))
+        {
+            List<string> texts = [];
+            await Eventually.TrueAsync(async () => (texts = await Level4TextsAsync(person)).Count > 0, TimeSpan.FromMinutes(2), person.Key);
+            await Task.Delay(500);
+            texts = await Level4TextsAsync(person);
+            Assert.True(texts.Count == 1, $"{person.Key}: {texts.Count} level-4 messages on {person.Preferred}");
+            Assert.True(IsLevel4(texts[0], person.Language), $"{person.Key}: message not in {person.Language}: {texts[0]}");
+        }
+    }
+
+    [Fact]
+    public async Task Nobody_Outside_The_Area_Gets_The_Alert()
+    {
+        var status = await scenario.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = scenario.LevelAlertId }, CrisisSystem.As(scenario.OfficerToken));
+        Assert.Equal(scenario.People.Count(p => p.PresentInMali), status.Alert.Counts.Targeted);
+        foreach (var person in scenario.People.Where(p => !p.PresentInMali))
+        {
+            Assert.DoesNotContain(await MailToAsync(person.Email), m => IsLevel4Any(m.Subject));
+            Assert.DoesNotContain(await SmsToAsync(person.Mobile), m => IsLevel4Any(m.Text));
+        }
+    }
+
+    [Fact]
+    public async Task Every_Affected_Company_Gets_One_Advisory_Listing_Exactly_Its_Sites_And_Travellers()
+    {
+        foreach (var company in scenario.Companies)
+        {
+            var token = CrisisSystem.As(scenario.System.Token(Roles.CompanySecurity, $"security-{company.CompanyId}", companyId: company.CompanyId));
+            List<Advisory> level4 = [];
+            if (company.ExpectsAdvisory)
+            {
+                await Eventually.TrueAsync(async () =>
+                {
+                    var list = await scenario.Advisories.ListAdvisoriesAsync(new ListAdvisoriesRequest { CompanyId = company.CompanyId, PageSize = 100 }, token);
+                    level4 = [.. list.Advisories.Where(a => a.Cause == AdvisoryCause.LevelChanged && a.NewLevel == ThreatLevel.DoNotTravel)];
+                    return level4.Count > 0;
+                }, TimeSpan.FromMinutes(2), company.CompanyId);
+                var advisory = Assert.Single(level4);
+                Assert.Equal(company.ExpectedSites.Order(), advisory.AffectedSites.Select(s => s.Reference).Order());
+                Assert.Equal(company.ExpectedTravellers.Order(), advisory.AffectedTravellers.Select(t => t.TravellerReference).Order());
+            }
+            else
+            {
+                var list = await scenario.Advisories.ListAdvisoriesAsync(new ListAdvisoriesRequest { CompanyId = company.CompanyId, PageSize = 100 }, token);
+                Assert.DoesNotContain(list.Advisories, a => a.Area.CountryCode == "ML");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Company_Webhook_Carries_A_Valid_Standard_Webhooks_Signature()
+    {
+        var company = scenario.Companies.Single(c => c.WebhookSecret is not null);
+        await Eventually.TrueAsync(() => !scenario.Webhooks.Requests.IsEmpty, TimeSpan.FromMinutes(2), "a webhook arrives");
+        var (headers, body) = scenario.Webhooks.Requests.First();
+        var verifier = new StandardWebhook(company.WebhookSecret!);
+        var webHeaders = new HeaderDictionary();
+        foreach (var (key, value) in headers)
+        {
+            webHeaders[key] = value;
+        }
+
+        verifier.Verify(body, webHeaders);
+        Assert.Contains(company.CompanyId, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Need_Help_Answer_Is_Escalated_To_The_Crisis_Cell_At_Once()
+    {
+        var person = scenario.People.Single(p => p.Key == "resident-bamako-fr-inbox");
+        var messages = await InboxAsync(person, list => list.Any(m => !string.IsNullOrEmpty(m.ReplyCode)));
+        var question = messages.First(m => !string.IsNullOrEmpty(m.ReplyCode));
+        var token = CrisisSystem.As(scenario.System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId));
+        var answer = await scenario.Consular.AnswerWellbeingCheckAsync(new AnswerWellbeingCheckRequest
+        {
+            ReplyCode = question.ReplyCode, RegistrantId = person.RegistrantId, Answer = WellbeingAnswer.NeedHelp, Text = "Besoin d'aide",
+        }, token);
+
+        var viewer = scenario.System.Token(Roles.CrisisCellViewer, "viewer");
+        await Eventually.TrueAsync(async () =>
+        {
+            using var get = new HttpRequestMessage(HttpMethod.Get, new Uri("http://127.0.0.1:5500/api/wellbeing"));
+            get.Headers.Authorization = new("Bearer", viewer);
+            var json = await (await Http.SendAsync(get)).Content.ReadAsStringAsync();
+            return json.Contains(answer.CaseReference, StringComparison.Ordinal);
+        }, TimeSpan.FromMinutes(1), "the dashboard lists the need-help case");
+    }
+
+    [Fact]
+    public async Task One_Trace_Links_The_Level_Change_To_A_Delivery()
+    {
+        Dictionary<string, HashSet<string>> appsByTrace = [];
+        await Eventually.TrueAsync(() =>
+        {
+            if (!File.Exists(scenario.System.TraceFile))
+            {
+                return false;
+            }
+
+            appsByTrace = [];
+            string[] lines;
+            using (var stream = new FileStream(scenario.System.TraceFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            using (var reader = new StreamReader(stream))
+            {
+                lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            }
+
+            foreach (var line in lines)
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(line);
+                    var trace = doc.RootElement.GetProperty("traceId").GetString()!;
+                    var app = doc.RootElement.GetProperty("app").GetString()! + ":" + doc.RootElement.GetProperty("name").GetString();
+                    appsByTrace.TryAdd(trace, []);
+                    appsByTrace[trace].Add(app);
+                }
+                catch (JsonException)
+                {
+                    // A line being written right now; the next poll reads it whole.
+                }
+            }
+
+            return appsByTrace.Values.Any(apps =>
+                apps.Any(a => a.StartsWith("threat-levels:", StringComparison.Ordinal) && a.Contains("ApproveProposal", StringComparison.Ordinal))
+                && apps.Any(a => a.StartsWith("notifications:", StringComparison.Ordinal)));
+        }, TimeSpan.FromMinutes(1), "a trace with threat-levels ApproveProposal and a notifications span");
+    }
+
+    [Fact]
+    public async Task Cancel_Marks_The_Alert_Cancelled_And_Lowering_The_Level_Alerts_Again()
+    {
+        var officer = CrisisSystem.As(scenario.OfficerToken);
+        var issued = await scenario.Consular.IssueAlertAsync(new IssueAlertRequest
+        {
+            Area = new Area { CountryCode = "ML" },
+            Headline = new LocalizedText { Fr = "Couvre-feu", En = "Curfew" },
+            Body = new LocalizedText { Fr = "Couvre-feu à 20 h.", En = "Curfew at 8 pm." },
+            ExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddHours(6)),
+        }, officer);
+        await scenario.Consular.CancelAlertAsync(new CancelAlertRequest { AlertId = issued.Alert.AlertId, Reason = "Erreur" }, officer);
+        var status = await scenario.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = issued.Alert.AlertId }, officer);
+        Assert.Equal(AlertState.Cancelled, status.Alert.State);
+    }
+}
