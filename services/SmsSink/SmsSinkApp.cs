@@ -50,6 +50,22 @@ public static class SmsSinkApp
             return duplicate ? Results.Ok(new SmsAccepted(record.Id, true)) : Results.Accepted($"/api/messages/{record.Id}", new SmsAccepted(record.Id, false));
         });
         app.MapGet("/api/messages", (string? to, int? limit) => store.List(to, limit ?? 100));
+
+        // Demo receiver for company webhooks (`crisis demo seed --webhook-url .../api/webhooks`): keeps
+        // the last 200 deliveries in memory so a person can see the signed advisories arrive.
+        var webhooks = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        app.MapPost("/api/webhooks", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            webhooks.Enqueue($"{request.Headers["webhook-id"]} {request.Headers["webhook-signature"]} {await reader.ReadToEndAsync()}");
+            while (webhooks.Count > 200 && webhooks.TryDequeue(out _))
+            {
+                // Drop the oldest.
+            }
+
+            return Results.NoContent();
+        });
+        app.MapGet("/api/webhooks", () => Results.Text(string.Join('\n', webhooks), "text/plain"));
         app.MapGet("/api/stats", () => store.Stats());
         app.MapGet("/", () => Results.Content(Page(store), "text/html; charset=utf-8"));
         return app;
