@@ -11,6 +11,7 @@ command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -f /usr/share/iso-codes/json/iso_3166-1.json ] || need_apt+=(iso-codes)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
