@@ -43,7 +43,7 @@ internal static class DemoCommands
             context.PrintRows(parse, figures, ["figure", "value"],
             [
                 ["recipients targeted", figures.RecipientsTargeted.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                ["delivered", figures.Delivered.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                ["sent or delivered", figures.Delivered.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 ["approval → first delivery", figures.FirstDelivery?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
                 ["approval → last delivery", figures.LastDelivery?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
                 ["companies advised", figures.Advisories.ToString(System.Globalization.CultureInfo.InvariantCulture)],
