@@ -14,7 +14,9 @@ crisis="dotnet services/Cli/bin/Release/net10.0/crisis.dll --data-dir $data_dir"
 
 dotnet "$launcher" --file deploy/dapr.yaml --data-dir "$data_dir" "$@" &
 launcher_pid=$!
-trap 'kill -INT $launcher_pid 2>/dev/null; wait $launcher_pid' INT TERM
+# A background job of a script ignores SIGINT, so Ctrl-C is forwarded as SIGTERM (the launcher stops
+# every app and sidecar, then redis-server, on either).
+trap 'kill -TERM $launcher_pid 2>/dev/null; wait $launcher_pid' INT TERM
 
 for port in 5100 5200 5300 5400 5501; do
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
