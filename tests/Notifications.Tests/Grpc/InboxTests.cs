@@ -61,7 +61,10 @@ public sealed class InboxTests
         }
 
         Assert.Equal([3L, 4L, 5L, 6L], resumed);
-        Assert.Equal(6, await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE recipient_id = 'reg-1' AND status = {(int)DeliveryStatus.Delivered}"));
+        // The stream marks a message delivered after writing it, so the client can read it first: wait for the mark.
+        await Dcis.Crisis.Testing.Eventually.TrueAsync(async () =>
+            await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE recipient_id = 'reg-1' AND status = {(int)DeliveryStatus.Delivered}") == 6,
+            because: "all six inbox messages marked delivered");
     }
 
     [Fact]
