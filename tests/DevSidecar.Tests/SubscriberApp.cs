@@ -26,6 +26,9 @@ public sealed class SubscriberApp : IAsyncDisposable
     public int Port { get; }
     public ConcurrentQueue<Delivery> Deliveries { get; } = new();
 
+    /// <summary>The headers of every <c>GET /dapr/subscribe</c> the sidecar made.</summary>
+    public ConcurrentQueue<IReadOnlyDictionary<string, string>> SubscribeFetches { get; } = new();
+
     public static async Task<SubscriberApp> StartAsync(Action<WebApplication> map, int? port = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -48,6 +51,11 @@ public sealed class SubscriberApp : IAsyncDisposable
                     context.Request.ContentType ?? "",
                     body,
                     context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            }
+
+            else if (context.Request.Path == "/dapr/subscribe")
+            {
+                subscriber.SubscribeFetches.Enqueue(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
             }
 
             await next(context);
