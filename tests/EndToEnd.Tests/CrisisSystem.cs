@@ -104,6 +104,112 @@ public sealed class CrisisSystem : IAsyncDisposable
             PostId = postId, CompanyId = companyId, RegistrantId = registrantId, Countries = countries,
         });
 
+    /// <summary>
+    /// <c>kill -9</c> of one process the launcher started (found among its descendants by command
+    /// line), then waits until the launcher has started a new one. Returns the new process id.
+    /// </summary>
+    public async Task<int> KillAndAwaitRestartAsync(string what, Func<IReadOnlyList<string>, bool> matches)
+    {
+        var victim = Descendants().Where(p => matches(p.CommandLine)).Select(p => p.Pid).ToList();
+        Assert.True(victim.Count == 1, $"expected one {what} process, found {victim.Count}");
+        using (var kill = Process.Start("kill", ["-9", victim[0].ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Append($"[e2e] kill -9 {what} (pid {victim[0]})");
+        var restarted = 0;
+        await Eventually.TrueAsync(() =>
+        {
+            restarted = Descendants().Where(p => p.Pid != victim[0] && matches(p.CommandLine)).Select(p => p.Pid).FirstOrDefault();
+            return restarted != 0;
+        }, TimeSpan.FromMinutes(2), $"the launcher restarts {what}\n{Output}");
+        Append($"[e2e] {what} restarted (pid {restarted})");
+        return restarted;
+    }
+
+    /// <summary>The service process of an app (<c>dotnet …/Dcis.Crisis.Consular.dll</c>).</summary>
+    public static Func<IReadOnlyList<string>, bool> App(string assembly) =>
+        cmd => cmd.Count > 1 && cmd[1].EndsWith(assembly, StringComparison.Ordinal);
+
+    /// <summary>The sidecar of an app (dev sidecar or daprd started with <c>--app-id</c>).</summary>
+    public static Func<IReadOnlyList<string>, bool> Sidecar(string appId) =>
+        cmd => cmd.Any(a => a.EndsWith("dev-sidecar.dll", StringComparison.Ordinal) || a.EndsWith("daprd", StringComparison.Ordinal))
+            && cmd.SkipWhile(a => a != "--app-id").Skip(1).FirstOrDefault() == appId;
+
+    /// <summary>The launcher's private redis-server (it rewrites its command line to "redis-server host:port").</summary>
+    public static bool Redis(IReadOnlyList<string> cmd) => cmd.Count > 0 && cmd[0].Contains("redis-server", StringComparison.Ordinal);
+
+    /// <summary>Waits until an app answers its health endpoint again.</summary>
+    public static async Task WaitHealthyAsync(string app)
+    {
+        var port = HealthEndpoints.Single(e => e.App == app).Port;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"))).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromMinutes(2), $"{app} healthy again on {port}");
+    }
+
+    private List<(int Pid, IReadOnlyList<string> CommandLine)> Descendants()
+    {
+        var parents = new Dictionary<int, int>();
+        var commands = new Dictionary<int, IReadOnlyList<string>>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+                commands[pid] = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Not ours.
+            }
+        }
+
+        var root = _launcher?.Id ?? -1;
+        bool Under(int pid)
+        {
+            for (var hops = 0; hops < 16 && parents.TryGetValue(pid, out var parent); hops++)
+            {
+                if (parent == root)
+                {
+                    return true;
+                }
+
+                pid = parent;
+            }
+
+            return false;
+        }
+
+        return [.. commands.Where(c => Under(c.Key)).Select(c => (c.Key, c.Value))];
+    }
+
     public static CallOptions As(string token) => new(new Metadata { { "Authorization", $"Bearer {token}" } }, DateTime.UtcNow.AddMinutes(2));
 
     public static GrpcChannel Channel(int port) => GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
@@ -133,7 +239,7 @@ public sealed class CrisisSystem : IAsyncDisposable
         _data.Dispose();
     }
 
-    private void Append(string? line)
+    public void Append(string? line)
     {
         if (line is null)
         {

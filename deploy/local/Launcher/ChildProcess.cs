@@ -3,15 +3,52 @@ using System.Globalization;
 
 namespace Dcis.Crisis.Launcher;
 
-/// <summary>A child process whose every output line is printed with a prefix (the app id).</summary>
-public sealed class ChildProcess(string prefix, Process process) : IDisposable
+/// <summary>
+/// A child process whose every output line is printed with a prefix (the app id). When it dies
+/// without having been asked to stop (a crash, <c>kill -9</c>, out of memory), it is started again
+/// with the same command, environment and ports, as an orchestrator's restart policy would: the
+/// system's durability (outbox, inbox, unacknowledged stream entries, Redis AOF) is what makes the
+/// restart lose and duplicate nothing, and the end-to-end fault tests rely on exactly that.
+/// </summary>
+public sealed class ChildProcess : IDisposable
 {
     private static readonly Lock ConsoleLock = new();
 
-    public string Prefix { get; } = prefix;
-    public bool HasExited => process.HasExited;
+    private readonly ProcessStartInfo _info;
+    private readonly bool _restartOnExit;
+    private readonly Lock _gate = new();
+    private Process _process;
+    private bool _stopping;
+    private int _restarts;
+    private int _quickFailures;
+    private DateTime _startedAt;
 
-    public static ChildProcess Start(string prefix, string fileName, IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string>? env = null)
+    private ChildProcess(string prefix, ProcessStartInfo info, bool restartOnExit)
+    {
+        Prefix = prefix;
+        _info = info;
+        _restartOnExit = restartOnExit;
+        _process = Launch();
+    }
+
+    public string Prefix { get; }
+
+    public bool HasExited
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _process.HasExited;
+            }
+        }
+    }
+
+    /// <summary>How many times the process was started again after dying on its own.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public static ChildProcess Start(string prefix, string fileName, IEnumerable<string> args, string workingDirectory,
+        IReadOnlyDictionary<string, string>? env = null, bool restartOnExit = true)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -30,13 +67,7 @@ public sealed class ChildProcess(string prefix, Process process) : IDisposable
             info.Environment[key] = value;
         }
 
-        var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Print(prefix, e.Data);
-        process.ErrorDataReceived += (_, e) => Print(prefix, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new ChildProcess(prefix, process);
+        return new ChildProcess(prefix, info, restartOnExit);
     }
 
     public static void Print(string prefix, string? line)
@@ -52,9 +83,16 @@ public sealed class ChildProcess(string prefix, Process process) : IDisposable
         }
     }
 
-    /// <summary>SIGTERM, then SIGKILL if it has not exited within <paramref name="grace"/>.</summary>
+    /// <summary>SIGTERM, then SIGKILL if it has not exited within <paramref name="grace"/>. No restart after this.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
+        Process process;
+        lock (_gate)
+        {
+            _stopping = true;
+            process = _process;
+        }
+
         if (process.HasExited)
         {
             return;
@@ -78,5 +116,61 @@ public sealed class ChildProcess(string prefix, Process process) : IDisposable
         }
     }
 
-    public void Dispose() => process.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            _process.Dispose();
+        }
+    }
+
+    private Process Launch()
+    {
+        _startedAt = DateTime.UtcNow;
+        var process = new Process { StartInfo = _info, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => Print(Prefix, e.Data);
+        process.ErrorDataReceived += (_, e) => Print(Prefix, e.Data);
+        process.Exited += (_, _) => _ = OnExitedAsync(process);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private async Task OnExitedAsync(Process exited)
+    {
+        int code;
+        TimeSpan delay;
+        lock (_gate)
+        {
+            if (_stopping || !_restartOnExit || !ReferenceEquals(exited, _process))
+            {
+                return;
+            }
+
+            code = exited.ExitCode;
+
+            // A process that ran for a while restarts at once; one that keeps dying at start backs off
+            // 1, 2, 4 … 30 s so it does not spin the machine.
+            _quickFailures = DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(60) ? 0 : _quickFailures + 1;
+            delay = _quickFailures == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_quickFailures - 1, 5))));
+        }
+
+        var restarts = Interlocked.Increment(ref _restarts);
+        Print(Prefix, $"exited unexpectedly (code {code}); restart {restarts} in {delay.TotalSeconds:0} s");
+        await Task.Delay(delay);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            var previous = _process;
+            _process = Launch();
+            previous.Dispose();
+            Print(Prefix, $"restarted (pid {_process.Id})");
+        }
+    }
 }
