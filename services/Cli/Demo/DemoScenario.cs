@@ -160,10 +160,11 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
         }
 
         var counts = alert.Counts ?? new DeliveryCounts();
-        // E-mail and SMS providers confirm hand-over (sent); only the inbox confirms delivery.
+        // E-mail and SMS providers confirm hand-over (sent); only the inbox confirms delivery. The
+        // sent times are the first and last moments a person could have been reached.
         return (counts.Targeted, counts.Sent + counts.Delivered,
-            counts.FirstDeliveredAt is null ? null : counts.FirstDeliveredAt.ToDateTime() - since,
-            counts.LastDeliveredAt is null ? null : counts.LastDeliveredAt.ToDateTime() - since);
+            counts.FirstSentAt is null ? null : counts.FirstSentAt.ToDateTime() - since,
+            counts.LastSentAt is null ? null : counts.LastSentAt.ToDateTime() - since);
     }
 
     private async Task<int> AnswerWellbeingAsync(string country, CancellationToken ct)

@@ -194,7 +194,8 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
         ArgumentNullException.ThrowIfNull(updates);
         await using var command = connection.Command("""
             UPDATE alert_recipients
-            SET status = $s, delivered_at = CASE WHEN $s IN (3, 7) THEN COALESCE(delivered_at, $at) ELSE delivered_at END
+            SET status = $s, delivered_at = CASE WHEN $s IN (3, 7) THEN COALESCE(delivered_at, $at) ELSE delivered_at END,
+                sent_at = CASE WHEN $s IN (2, 3, 7) THEN COALESCE(sent_at, $at) ELSE sent_at END
             WHERE alert_id = $a AND version = $v AND registrant_id = $r
               AND (CASE status WHEN 1 THEN 0 WHEN 2 THEN 1 WHEN 3 THEN 3 WHEN 7 THEN 4 ELSE 2 END)
                 < (CASE $s WHEN 1 THEN 0 WHEN 2 THEN 1 WHEN 3 THEN 3 WHEN 7 THEN 4 ELSE 2 END)
@@ -358,7 +359,8 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
     {
         await using var command = connection.Command("""
             SELECT COUNT(*), COALESCE(SUM(status IN (2, 3, 7)), 0), COALESCE(SUM(status IN (3, 7)), 0), COALESCE(SUM(status = 4), 0),
-                   COALESCE(SUM(status = 7), 0), COALESCE(SUM(status IN (5, 6)), 0), MIN(delivered_at), MAX(delivered_at)
+                   COALESCE(SUM(status = 7), 0), COALESCE(SUM(status IN (5, 6)), 0), MIN(delivered_at), MAX(delivered_at),
+                   MIN(sent_at), MAX(sent_at)
             FROM alert_recipients WHERE alert_id = $a AND version = $v
             """, null, ("$a", alertId), ("$v", version));
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -376,6 +378,12 @@ internal sealed class AlertStore(SqliteDatabase database, PostDirectory posts, T
         {
             counts.FirstDeliveredAt = Timestamp.FromDateTimeOffset(Iso.ParseTime(reader.GetString(6)));
             counts.LastDeliveredAt = Timestamp.FromDateTimeOffset(Iso.ParseTime(reader.GetString(7)));
+        }
+
+        if (!reader.IsDBNull(8))
+        {
+            counts.FirstSentAt = Timestamp.FromDateTimeOffset(Iso.ParseTime(reader.GetString(8)));
+            counts.LastSentAt = Timestamp.FromDateTimeOffset(Iso.ParseTime(reader.GetString(9)));
         }
 
         return counts;

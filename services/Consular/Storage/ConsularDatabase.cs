@@ -73,6 +73,7 @@ internal sealed class ConsularDatabase(SqliteDatabase database, PostDirectory po
             registrant_id TEXT NOT NULL,
             status INTEGER NOT NULL,
             delivered_at TEXT,
+            sent_at TEXT,
             PRIMARY KEY (alert_id, version, registrant_id)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS ix_alert_recipients_registrant ON alert_recipients(registrant_id);
@@ -134,6 +135,8 @@ internal sealed class ConsularDatabase(SqliteDatabase database, PostDirectory po
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await database.MigrateAsync(Schema + Outbox.Schema + Inbox.Schema, cancellationToken);
+        // Added after the first release: when the message reached a provider or the person.
+        await database.AddColumnIfMissingAsync("alert_recipients", "sent_at", "TEXT", cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using (var count = connection.Command("SELECT COUNT(*) FROM posts"))
         {

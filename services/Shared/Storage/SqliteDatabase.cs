@@ -53,6 +53,28 @@ public sealed class SqliteDatabase
         command.CommandText = ddl;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Adds a column that a later release introduced to a table an earlier release created
+    /// (<c>CREATE TABLE IF NOT EXISTS</c> leaves existing tables as they are). Idempotent.
+    /// </summary>
+    public async Task AddColumnIfMissingAsync(string table, string column, string definition, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var info = connection.CreateCommand())
+        {
+            info.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column";
+            info.Parameters.AddWithValue("$column", column);
+            if ((long)(await info.ExecuteScalarAsync(cancellationToken))! > 0)
+            {
+                return;
+            }
+        }
+
+        await using var alter = connection.CreateCommand();
+        alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {definition}";
+        await alter.ExecuteNonQueryAsync(cancellationToken);
+    }
 }
 
 /// <summary>Small ADO.NET conveniences that keep SQL readable.</summary>

@@ -134,4 +134,32 @@ public sealed class ThreatLevelChangedTests : IAsyncLifetime
         Assert.Equal((2L, 1L, 1L, 1L, 1L), (counts.Targeted, counts.Sent, counts.Delivered, counts.Read, counts.Failed));
         Assert.NotNull(counts.FirstDeliveredAt);
     }
+
+    [Fact]
+    public async Task SentTimes_Are_The_First_And_Last_Hand_Over_Whatever_The_Order_Of_Updates()
+    {
+        var a = await _t.RegisterAsync("post-bamako", ConsularTestHost.Resident("ML"));
+        var b = await _t.RegisterAsync("post-bamako", ConsularTestHost.Resident("ML"));
+        var issued = (await _t.Officer("post-bamako").IssueAlertAsync(TestAlerts.Request("ML", _t.Clock))).Alert;
+        var t0 = _t.Clock.GetUtcNow();
+        DeliveryStatusUpdate U(string r, DeliveryStatus s, int seconds) => new()
+        {
+            SourceAlertId = issued.AlertId, AlertVersion = 1, RecipientId = r, Status = s, Channel = Channel.Email,
+            At = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(t0.AddSeconds(seconds)),
+        };
+        var statuses = new NotificationStatusChanged
+        {
+            EventId = Guid.NewGuid().ToString(),
+            Source = "consular",
+            // b is reached 7 s after a; a's later delivery confirmation does not move its sent time.
+            Updates = { U(b.RegistrantId, DeliveryStatus.Sent, 9), U(a.RegistrantId, DeliveryStatus.Sent, 2), U(a.RegistrantId, DeliveryStatus.Delivered, 30) },
+        };
+
+        await _t.Service<NotificationStatusChangedConsumer>().HandleAsync(statuses, ConsularTestHost.Incoming(statuses.EventId, "notification-status-changed"), default);
+
+        var counts = (await _t.As("crisis-cell-viewer").GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = issued.AlertId })).Alert.Counts;
+        Assert.Equal(t0.AddSeconds(2), counts.FirstSentAt.ToDateTimeOffset());
+        Assert.Equal(t0.AddSeconds(9), counts.LastSentAt.ToDateTimeOffset());
+        Assert.Equal(t0.AddSeconds(30), counts.FirstDeliveredAt.ToDateTimeOffset());
+    }
 }
