@@ -39,7 +39,7 @@ internal sealed record InboxRow(long Cursor, long DeliveryId, string Source, str
 /// Everything notifications keeps in SQLite. Every multi-row change is one transaction with
 /// prepared statements reused across rows; status changes go to the trail in the same transaction.
 /// </summary>
-internal sealed class DeliveryStore(SqliteDatabase database)
+internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
 {
     public const string IntakeConsumer = "notifications.intake";
 
@@ -47,7 +47,26 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     private const int Sending = DeliveryRules.Sending;
     private readonly ConcurrentDictionary<long, IReadOnlyList<LocalizedMessage>> _alertMessages = new();
 
+    // SQLite has one writer at a time. Writers of this process queue here instead of meeting SQLITE_BUSY,
+    // whose handler sleeps (1, 2, 5 ... 100 ms) while the lock may already be free: with intake requests
+    // in parallel and the dispatcher, those sleeps were most of the wall time.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
     public SqliteDatabase Database => database;
+
+    /// <summary>Waits for this process's turn to write; dispose the result to let the next writer in.</summary>
+    private async Task<WriteTurn> WriteTurnAsync(CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        return new WriteTurn(_writeGate);
+    }
+
+    public void Dispose() => _writeGate.Dispose();
+
+    private readonly struct WriteTurn(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
 
     public async Task MigrateAsync(CancellationToken cancellationToken) =>
         await database.MigrateAsync(Schema.Ddl, cancellationToken);
@@ -57,6 +76,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     public async Task<int> RecoverInFlightAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var command = connection.Command($"UPDATE deliveries SET status = {Queued}, next_at = 0 WHERE status = {Sending}");
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -66,6 +86,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         ArgumentNullException.ThrowIfNull(request);
         var nowMs = now.ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         if (!await Inbox.TryRecordAsync(tx, IntakeConsumer, eventId, cancellationToken))
         {
@@ -201,6 +222,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     public async Task<int> ExpireDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         var n = await CloseQueuedAsync(tx, DeliveryStatus.Expired, "expired before sending", "expires_at <= $now",
             now.ToUnixTimeMilliseconds(), cancellationToken);
@@ -217,17 +239,22 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
             int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>();
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
-        await using (var select = connection.Command(
+        // One statement picks the due deliveries (partial index: channel, priority, id) and marks them
+        // 'sending' with this attempt's id; RETURNING hands back the rows as updated (attempt counters included).
+        await using (var claim = connection.Command(
             $"""
-            SELECT id, alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language, addresses, reply_code,
+            UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now
+            WHERE id IN (
+                SELECT id FROM deliveries
+                WHERE status = {Queued} AND channel = $c AND next_at <= $now AND expires_at > $now
+                ORDER BY priority DESC, id LIMIT $n)
+            RETURNING id, alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language, addresses, reply_code,
                    address_index, address_attempts, requested_at
-            FROM deliveries
-            WHERE status = {Queued} AND channel = $c AND next_at <= $now AND expires_at > $now
-            ORDER BY priority DESC, id LIMIT $n
-            """, tx, ("$c", (int)channel), ("$now", nowMs), ("$n", limit)))
+            """, tx, ("$a", attemptId), ("$c", (int)channel), ("$now", nowMs), ("$n", limit)))
         {
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
@@ -238,15 +265,12 @@ internal sealed class DeliveryStore(SqliteDatabase database)
 
         if (rows.Count == 0)
         {
+            await tx.CommitAsync(cancellationToken);
             return [];
         }
 
-        await using (var mark = connection.Command(
-            $"UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now WHERE id IN (SELECT value FROM json_each($ids))",
-            tx, ("$a", attemptId), ("$now", nowMs), ("$ids", IdList(rows.Select(r => r.Id)))))
-        {
-            await mark.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // RETURNING order is unspecified: most urgent, then oldest, first.
+        rows.Sort((x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority) : x.Id.CompareTo(y.Id));
 
         var claimed = new List<ClaimedDelivery>(rows.Count);
         foreach (var row in rows)
@@ -261,7 +285,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             claimed.Add(new ClaimedDelivery(
                 new OutgoingMessage(row.Id, row.Key, row.Source, row.AlertId, row.Version, row.RecipientId, address, (Priority)row.Priority,
                     text.Language, text.Subject, text.Body, row.ReplyCode),
-                attemptId, row.AddressIndex, row.AddressAttempts + 1, addresses, row.RequestedAt));
+                attemptId, row.AddressIndex, row.AddressAttempts, addresses, row.RequestedAt));
         }
 
         await tx.CommitAsync(cancellationToken);
@@ -295,6 +319,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         ArgumentNullException.ThrowIfNull(results);
         var nowMs = now.ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         await using var update = connection.Command(
             """
@@ -305,9 +330,28 @@ internal sealed class DeliveryStore(SqliteDatabase database)
             tx, ("$st", 0), ("$reason", null), ("$now", nowMs), ("$final", null), ("$next", 0L), ("$ai", 0), ("$c", 0), ("$aa", 0),
             ("$id", 0L), ("$attempt", ""));
         update.Prepare();
-        var finished = new List<long>();
+        var finished = new List<long>(results.Count);
         var requeued = new List<long>();
-        foreach (var (claim, result, step, retryDelay) in results)
+
+        // The common outcome, sent, is one statement per claim attempt: address, channel and counters stay as claimed.
+        foreach (var group in results.Where(r => r.Step == NextStep.Done).GroupBy(r => (r.Claim.AttemptId, r.Result.Reason)))
+        {
+            await using var sent = connection.Command(
+                $"""
+                UPDATE deliveries SET status = {(int)DeliveryStatus.Sent}, reason = $reason, updated_at = $now, final_at = $now, next_at = $now, attempt_id = NULL
+                WHERE id IN (SELECT value FROM json_each($ids)) AND status = {Sending} AND attempt_id = $attempt
+                RETURNING id
+                """,
+                tx, ("$reason", group.Key.Reason), ("$now", nowMs), ("$ids", IdList(group.Select(r => r.Claim.Message.DeliveryId))),
+                ("$attempt", group.Key.AttemptId));
+            await using var reader = await sent.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                finished.Add(reader.GetInt64(0));
+            }
+        }
+
+        foreach (var (claim, result, step, retryDelay) in results.Where(r => r.Step != NextStep.Done))
         {
             var status = step switch
             {
@@ -395,6 +439,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         var rows = new List<StatusRow>();
         await using (var select = connection.Command(
@@ -450,6 +495,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     public async Task<int> WipeContactsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var command = connection.Command(
             "UPDATE deliveries SET addresses = NULL, reply_code = NULL, wiped = 1 WHERE wiped = 0 AND final_at IS NOT NULL AND final_at <= $cutoff",
             null, ("$cutoff", cutoff.ToUnixTimeMilliseconds()));
@@ -474,6 +520,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     {
         ArgumentNullException.ThrowIfNull(message);
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var command = connection.Command(
             """
             INSERT OR IGNORE INTO app_inbox(delivery_id, registrant_id, source, source_alert_id, alert_version, priority, language, subject, body, reply_code, created_at)
@@ -511,6 +558,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
         ArgumentNullException.ThrowIfNull(deliveryIds);
         var nowMs = now.ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         await using var update = connection.Command(
             $"UPDATE deliveries SET status = {(int)DeliveryStatus.Delivered}, updated_at = $now WHERE id = $id AND status = {(int)DeliveryStatus.Sent}",
@@ -537,6 +585,7 @@ internal sealed class DeliveryStore(SqliteDatabase database)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken);
+        using var turn = await WriteTurnAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         long deliveryId;
         await using (var select = connection.Command(

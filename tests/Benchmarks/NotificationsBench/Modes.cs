@@ -14,6 +14,12 @@ internal static class Modes
         var sink = new CountingSmsProvider();
         var app = NotificationsApp.Create(args, s => s.AddSingleton<IChannelProvider>(sink));
         app.MapGet("/bench/handed", () => sink.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)).AllowAnonymous();
+        app.MapGet("/bench/memory", () =>
+        {
+            var gc = GC.GetGCMemoryInfo();
+            return FormattableString.Invariant(
+                $"GC heap {gc.HeapSizeBytes / 1048576.0:N1} MB, committed {gc.TotalCommittedBytes / 1048576.0:N1} MB, fragmented {gc.FragmentedBytes / 1048576.0:N1} MB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, server GC {System.Runtime.GCSettings.IsServerGC}");
+        }).AllowAnonymous();
         await app.RunAsync();
         return 0;
     }

@@ -50,6 +50,7 @@ internal static class Orchestrator
         await WaitHealthyAsync(http, "/healthz");
 
         var batches = BuildBatches(recipients);
+        var cpuBefore = CpuSeconds(service.Id);
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (body, ct) =>
         {
@@ -64,8 +65,10 @@ internal static class Orchestrator
         }
 
         var handed = clock.Elapsed;
+        var cpuUsed = CpuSeconds(service.Id) - cpuBefore;
         await Task.Delay(TimeSpan.FromSeconds(2)); // let the status flush and relay settle before measuring memory
         var serviceRss = RssMb(service.Id);
+        var serviceMemory = await http.GetStringAsync(new Uri("/bench/memory", UriKind.Relative));
 
         var bareGrpcPort = FreePort.Next();
         using var bare = Start("serve-bare", new Dictionary<string, string> { ["GRPC_PORT"] = bareGrpcPort.ToString(CultureInfo.InvariantCulture), ["Logging__LogLevel__Default"] = "Warning" });
@@ -95,9 +98,11 @@ internal static class Orchestrator
         var e2eRate = recipients / handed.TotalSeconds;
         Console.WriteLine($"delivery records written (intake):     {writeRate,12:N0} records/s  ({written.TotalSeconds:N2} s)");
         Console.WriteLine($"written + handed to sink provider:     {e2eRate,12:N0} messages/s ({handed.TotalSeconds:N2} s)");
+        Console.WriteLine($"notifications CPU until handed:        {cpuUsed,12:N2} s      ({cpuUsed * 1e6 / recipients:N0} us per recipient; machine load shows here less than in rates)");
         Console.WriteLine($"ratio end-to-end / raw XADD:           {e2eRate / xadd,12:N2}   (target >= 0.50)");
         Console.WriteLine($"ratio intake / raw XADD:               {writeRate / xadd,12:N2}");
         Console.WriteLine($"RSS notifications after the run:       {serviceRss,12:N0} MB");
+        Console.WriteLine($"  notifications managed memory: {serviceMemory}");
         Console.WriteLine($"RSS bare ASP.NET Core gRPC app:        {bareRss,12:N0} MB");
         Console.WriteLine($"ratio RSS notifications / bare:        {serviceRss / bareRss,12:N2}   (target <= 2.00)");
 
@@ -222,6 +227,14 @@ internal static class Orchestrator
         }
 
         throw new TimeoutException("service did not start");
+    }
+
+    /// <summary>User + system CPU time of a process so far (Linux /proc; clock ticks of 1/100 s).</summary>
+    private static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static double RssMb(int pid)
