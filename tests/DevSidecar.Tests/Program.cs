@@ -1,8 +1,13 @@
 using Dcis.Crisis.DevSidecar.Tests;
 
-// The test assembly doubles as a subscriber app process for the kill -9 tests:
-// dotnet DevSidecar.Tests.dll subscriber <port> <record-file>
+// The test assembly doubles as an app process:
+// dotnet DevSidecar.Tests.dll subscriber <port> <record-file>   (kill -9 tests)
+// dotnet DevSidecar.Tests.dll launcher-app                      (run by the launcher; env APP_PORT, RECORD_FILE, MODE)
 if (args is ["subscriber", var port, var recordFile])
 {
     await DurableSubscriber.RunAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), recordFile);
+}
+else if (args is ["launcher-app"])
+{
+    await LauncherApp.RunAsync();
 }

@@ -5,13 +5,17 @@ using System.Text.RegularExpressions;
 
 namespace Dcis.Crisis.Launcher;
 
-/// <summary>Options: <c>--file</c> (deploy/dapr.yaml), <c>--data-dir</c> (./.data), <c>--only a,b</c>.</summary>
-public sealed record LaunchOptions(string File, string DataDir, IReadOnlySet<string>? Only)
+/// <summary>
+/// Options: <c>--file</c> (deploy/dapr.yaml), <c>--data-dir</c> (./.data), <c>--only a,b</c>,
+/// <c>--private-redis</c> (always start a private redis-server, even when the component names a reachable one).
+/// </summary>
+public sealed record LaunchOptions(string File, string DataDir, IReadOnlySet<string>? Only, bool PrivateRedis = false)
 {
     public static LaunchOptions Parse(string[] args)
     {
         string file = "deploy/dapr.yaml", dataDir = ".data";
         HashSet<string>? only = null;
+        var privateRedis = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -19,19 +23,24 @@ public sealed record LaunchOptions(string File, string DataDir, IReadOnlySet<str
                 case "--file" or "-f": file = args[++i]; break;
                 case "--data-dir": dataDir = args[++i]; break;
                 case "--only": only = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
-                default: throw new ArgumentException($"unknown option {args[i]} (use --file, --data-dir, --only)");
+                case "--private-redis": privateRedis = true; break;
+                default: throw new ArgumentException($"unknown option {args[i]} (use --file, --data-dir, --only, --private-redis)");
             }
         }
 
-        return new LaunchOptions(Path.GetFullPath(file), Path.GetFullPath(dataDir), only);
+        return new LaunchOptions(Path.GetFullPath(file), Path.GetFullPath(dataDir), only, privateRedis);
     }
 }
 
-/// <summary>Starts redis-server, then every app with its sidecar; waits for health; stops all on Ctrl-C.</summary>
+/// <summary>
+/// Starts a private redis-server unless the components name a reachable one, then every app with its
+/// sidecar; waits for health; stops all on Ctrl-C.
+/// </summary>
 public sealed partial class Launcher(LaunchOptions options)
 {
     private readonly List<ChildProcess> _apps = [];
     private readonly List<ChildProcess> _sidecars = [];
+    private readonly HashSet<string> _reachableRedis = new(StringComparer.Ordinal);
     private ChildProcess? _redis;
 
     public async Task<int> RunAsync(CancellationToken stop)
@@ -43,7 +52,18 @@ public sealed partial class Launcher(LaunchOptions options)
         }
 
         Directory.CreateDirectory(options.DataDir);
-        var redisPort = await StartRedisAsync(stop);
+        IReadOnlyList<string> named = options.PrivateRedis ? [] : RedisHosts.Named(apps.SelectMany(a => a.ResourcesPaths));
+        foreach (var host in named)
+        {
+            if (await RedisHosts.AnswersAsync(host, TimeSpan.FromSeconds(2)))
+            {
+                _reachableRedis.Add(host);
+                Say($"redis: using {host}, named by the components (it answers PING); its own persistence applies");
+            }
+        }
+
+        // A private server (append-only file in the data directory, free port) for every host that does not answer.
+        var redisPort = named.Count > 0 && named.All(_reachableRedis.Contains) ? 0 : await StartRedisAsync(stop);
         var sidecarCommand = SidecarCommand();
         Say($"sidecar: {(sidecarCommand[0] == "daprd" ? "real daprd (found on PATH)" : "dev sidecar (daprd not on PATH): " + sidecarCommand[^1])}");
 
@@ -173,10 +193,14 @@ public sealed partial class Launcher(LaunchOptions options)
         return ["dotnet", dll];
     }
 
-    /// <summary>Copies the resources with <c>redisHost</c> pointed at the private redis-server.</summary>
-    private string PrepareResources(IReadOnlyList<string> paths, int redisPort)
+    /// <summary>
+    /// Copies the resources into a folder of the app's own (a sidecar still reading its folder never sees
+    /// the next app's being written) with every <c>redisHost</c> that does not answer pointed at the
+    /// private redis-server.
+    /// </summary>
+    private string PrepareResources(string appId, IReadOnlyList<string> paths, int redisPort)
     {
-        var target = Path.Combine(options.DataDir, "resources");
+        var target = Path.Combine(options.DataDir, "resources", appId);
         Directory.CreateDirectory(target);
         foreach (var old in Directory.GetFiles(target))
         {
@@ -192,7 +216,8 @@ public sealed partial class Launcher(LaunchOptions options)
 
             foreach (var file in Directory.GetFiles(path, "*.yaml").Concat(Directory.GetFiles(path, "*.yml")))
             {
-                var text = RedisHost().Replace(File.ReadAllText(file), m => m.Groups[1].Value + $"\"127.0.0.1:{redisPort}\"");
+                var text = RedisHost().Replace(File.ReadAllText(file), m =>
+                    _reachableRedis.Contains(m.Groups[2].Value.Trim().Trim('"', '\'')) ? m.Value : m.Groups[1].Value + $"\"127.0.0.1:{redisPort}\"");
                 File.WriteAllText(Path.Combine(target, $"{index}-{Path.GetFileName(file)}"), text);
             }
         }
@@ -208,7 +233,7 @@ public sealed partial class Launcher(LaunchOptions options)
         var appPort = app.AppPort ?? FreePort();
         var httpPort = app.DaprHttpPort ?? FreePort();
         var grpcPort = app.DaprGrpcPort ?? FreePort();
-        var resources = PrepareResources(app.ResourcesPaths, redisPort);
+        var resources = PrepareResources(app.AppId, app.ResourcesPaths, redisPort);
         var args = new List<string>(sidecarCommand.Skip(1))
         {
             "--app-id", app.AppId, "--app-port", appPort.ToString(CultureInfo.InvariantCulture),
