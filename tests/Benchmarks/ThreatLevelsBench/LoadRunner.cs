@@ -2,8 +2,13 @@ using System.Diagnostics;
 
 namespace Dcis.Crisis.ThreatLevels.Bench;
 
-/// <summary>Result of a comparison: the baseline and the measured call, over interleaved rounds.</summary>
-internal sealed record PairResult(string Baseline, string Measured, Stats BaselineStats, Stats MeasuredStats, double MedianThroughputRatio);
+/// <summary>One side of a comparison: a name and the call a worker makes (argument: a call counter).</summary>
+internal sealed record Side(string Name, Func<int, Task> Call);
+
+/// <summary>Result of a comparison: every side's figures, and each side's throughput ratio (median of the
+/// per-round ratios) to the first side and to the second.</summary>
+internal sealed record ComparisonResult(IReadOnlyList<Side> Sides, IReadOnlyList<Stats> Stats, IReadOnlyList<double> MedianThroughputRatios,
+    IReadOnlyList<double> MedianRatiosToSecond);
 
 /// <summary>Aggregated figures of one side.</summary>
 internal sealed record Stats(long Calls, double Seconds, double P50Ms, double P99Ms, double CpuMsPerCall, long Errors)
@@ -12,28 +17,40 @@ internal sealed record Stats(long Calls, double Seconds, double P50Ms, double P9
 }
 
 /// <summary>
-/// Closed-loop load (N workers, each waits for its call before the next). The baseline and the
-/// measured call alternate in short rounds, so that a change of machine load (other builds on a shared
-/// box) hits both sides alike; the ratio reported is the median of the per-round ratios. Process CPU
-/// per call is reported too: it is far less sensitive to other processes than wall-clock throughput.
+/// Closed-loop load (N workers, each waits for its call before the next). The sides alternate in
+/// short rounds, so that a change of machine load (other builds on a shared box) hits all alike; the
+/// ratio reported is the median of the per-round ratios to the first side. Process CPU per call is
+/// reported too: it is far less sensitive to other processes than wall-clock throughput.
 /// </summary>
 internal static class LoadRunner
 {
-    public static async Task<PairResult> CompareAsync(string baselineName, Func<int, Task> baseline, string measuredName, Func<int, Task> measured,
-        int concurrency, TimeSpan warmUp, TimeSpan roundDuration, int rounds)
+    public static async Task<ComparisonResult> CompareAsync(IReadOnlyList<Side> sides, int concurrency, TimeSpan warmUp, TimeSpan roundDuration, int rounds)
     {
-        await RunAsync(concurrency, warmUp, baseline);
-        await RunAsync(concurrency, warmUp, measured);
-        var b = new List<Round>();
-        var m = new List<Round>();
-        for (var r = 0; r < rounds; r++)
+        foreach (var side in sides)
         {
-            b.Add(await RunAsync(concurrency, roundDuration, baseline));
-            m.Add(await RunAsync(concurrency, roundDuration, measured));
+            await RunAsync(concurrency, warmUp, side.Call);
         }
 
-        var ratios = b.Zip(m, (x, y) => (y.Latencies.Length / y.Seconds) / (x.Latencies.Length / x.Seconds)).Order().ToArray();
-        return new PairResult(baselineName, measuredName, Aggregate(b), Aggregate(m), ratios[ratios.Length / 2]);
+        var results = sides.Select(_ => new List<Round>()).ToArray();
+        for (var r = 0; r < rounds; r++)
+        {
+            for (var s = 0; s < sides.Count; s++)
+            {
+                results[s].Add(await RunAsync(concurrency, roundDuration, sides[s].Call));
+            }
+        }
+
+        var ratios = results.Select(side => Median(side.Zip(results[0], (m, b) => Rate(m) / Rate(b)))).ToArray();
+        var toSecond = results.Select(side => Median(side.Zip(results[Math.Min(1, results.Length - 1)], (m, b) => Rate(m) / Rate(b)))).ToArray();
+        return new ComparisonResult(sides, [.. results.Select(Aggregate)], ratios, toSecond);
+    }
+
+    private static double Rate(Round r) => r.Latencies.Length / r.Seconds;
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
     }
 
     private static Stats Aggregate(List<Round> rounds)

@@ -10,6 +10,8 @@ using Grpc.Core;
 using Grpc.Net.Client;
 
 // Usage: dotnet run -c Release --project tests/Benchmarks/ThreatLevelsBench -- [concurrency=16] [seconds per round=3] [warm-up seconds=2] [rounds=5]
+// Three sides per workload, interleaved: the bare echo (the target's baseline), the same echo behind
+// the crisis defaults with a token (what every crisis service pays before its own code), threat-levels.
 var concurrency = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 16;
 var duration = TimeSpan.FromSeconds(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 3);
 var warmUp = TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2);
@@ -17,13 +19,14 @@ var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) 
 
 Console.WriteLine($"threat-levels benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent calls, {rounds} interleaved rounds of {duration.TotalSeconds} s per side after {warmUp.TotalSeconds} s warm-up");
 await using var service = await ServiceHost.StartAsync(ThreatLevelsApp.Create, new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" });
-var (echoApp, echoAddress) = await EchoServer.StartAsync();
+var (echoApp, echoAddress) = await EchoServer.StartBareAsync();
+await using var guardedEcho = await ServiceHost.StartAsync(EchoServer.CreateWithCrisisDefaults, new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" });
 
 using var channel = service.Channel(service.Token("crisis-cell-viewer", "bench"));
 using var seedChannel = service.Channel(service.Token("analyst", "bench-analyst"));
 using var echoChannel = GrpcChannel.ForAddress(echoAddress);
+using var guardedChannel = guardedEcho.Channel(guardedEcho.Token("crisis-cell-viewer", "bench"));
 var client = new ThreatLevelsService.ThreatLevelsServiceClient(channel);
-var echo = new EchoService.EchoServiceClient(echoChannel);
 
 // Seed: every country assessed, plus three polygon zones in each of 40 countries.
 var seeder = new ThreatLevelsService.ThreatLevelsServiceClient(seedChannel);
@@ -86,44 +89,51 @@ var fullSize = (await client.ListAssessmentsAsync(fullRequest)).CalculateSize();
 var basicSize = (await client.ListAssessmentsAsync(basicRequest)).CalculateSize();
 Console.WriteLine($"seeded {countries.Count} countries + {zoned.Count * 3} zones; responses: GetEffectiveLevel {pointSize} B, ListAssessments(all countries) FULL {fullSize} B, BASIC {basicSize} B");
 
-// Raw clients: the response is received as bytes and not parsed (for both sides), so that the
-// in-process client's parsing of 249 assessments does not count against the server.
+// Raw clients on every side: the response is received as bytes and not parsed, so that the
+// in-process client's parsing (249 assessments) does not count against the server.
 var raw = Marshallers.Create<byte[]>(b => b, b => b);
-var rawList = new Method<ListAssessmentsRequest, byte[]>(MethodType.Unary, ThreatLevelsService.Descriptor.FullName, "ListAssessments",
-    Marshallers.Create<ListAssessmentsRequest>(r => r.ToByteArray(), ListAssessmentsRequest.Parser.ParseFrom), raw);
-var rawEcho = new Method<EchoRequest, byte[]>(MethodType.Unary, EchoService.Descriptor.FullName, "Echo",
-    Marshallers.Create<EchoRequest>(r => r.ToByteArray(), EchoRequest.Parser.ParseFrom), raw);
+Method<TRequest, byte[]> RawMethod<TRequest>(string service, string name, MessageParser<TRequest> parser)
+    where TRequest : IMessage<TRequest> =>
+    new(MethodType.Unary, service, name, Marshallers.Create<TRequest>(r => r.ToByteArray(), parser.ParseFrom), raw);
+var rawList = RawMethod(ThreatLevelsService.Descriptor.FullName, "ListAssessments", ListAssessmentsRequest.Parser);
+var rawLevel = RawMethod(ThreatLevelsService.Descriptor.FullName, "GetEffectiveLevel", GetEffectiveLevelRequest.Parser);
+var rawEcho = RawMethod(EchoService.Descriptor.FullName, "Echo", EchoRequest.Parser);
 var invoker = channel.CreateCallInvoker();
 var echoInvoker = echoChannel.CreateCallInvoker();
+var guardedInvoker = guardedChannel.CreateCallInvoker();
+Side[] Sides(string what, int bytes, Side measured) =>
+[
+    new($"echo bare, {bytes} B", _ => echoInvoker.AsyncUnaryCall(rawEcho, null, default, new EchoRequest { Text = what, ResponseBytes = bytes }).ResponseAsync),
+    new($"echo + crisis defaults/JWT, {bytes} B", _ => guardedInvoker.AsyncUnaryCall(rawEcho, null, default, new EchoRequest { Text = what, ResponseBytes = bytes }).ResponseAsync),
+    measured,
+];
 
-var pairs = new List<PairResult>
+var comparisons = new List<ComparisonResult>
 {
-    await LoadRunner.CompareAsync(
-        $"echo, {pointSize} B response", _ => echo.EchoAsync(new EchoRequest { Text = "ML", ResponseBytes = pointSize }).ResponseAsync,
-        "GetEffectiveLevel(point)", i => client.GetEffectiveLevelAsync(pointRequests[i % pointRequests.Length]).ResponseAsync,
+    await LoadRunner.CompareAsync(Sides("ML", pointSize, new("GetEffectiveLevel(point)", i => invoker.AsyncUnaryCall(rawLevel, null, default, pointRequests[i % pointRequests.Length]).ResponseAsync)),
         concurrency, warmUp, duration, rounds),
-    await LoadRunner.CompareAsync(
-        $"echo, {basicSize} B response", _ => echo.EchoAsync(new EchoRequest { Text = "list", ResponseBytes = basicSize }).ResponseAsync,
-        "ListAssessments(BASIC, 249)", _ => client.ListAssessmentsAsync(basicRequest).ResponseAsync,
+    await LoadRunner.CompareAsync(Sides("list", basicSize, new("ListAssessments(BASIC, 249)", _ => invoker.AsyncUnaryCall(rawList, null, default, basicRequest).ResponseAsync)),
         concurrency, warmUp, duration, rounds),
-    await LoadRunner.CompareAsync(
-        $"echo raw, {fullSize} B response", _ => echoInvoker.AsyncUnaryCall(rawEcho, null, new CallOptions(), new EchoRequest { Text = "list", ResponseBytes = fullSize }).ResponseAsync,
-        "ListAssessments(FULL, 249) raw", _ => invoker.AsyncUnaryCall(rawList, null, new CallOptions(), fullRequest).ResponseAsync,
+    await LoadRunner.CompareAsync(Sides("list", fullSize, new("ListAssessments(FULL, 249)", _ => invoker.AsyncUnaryCall(rawList, null, default, fullRequest).ResponseAsync)),
         concurrency, warmUp, duration, rounds),
 };
 
 Console.WriteLine();
-Console.WriteLine($"{"run",-34} {"calls/s",9} {"p50 ms",8} {"p99 ms",8} {"CPU ms/call",12} {"errors",7}");
-foreach (var p in pairs)
+Console.WriteLine($"{"run",-38} {"calls/s",9} {"p50 ms",8} {"p99 ms",8} {"CPU ms/call",12} {"errors",7}");
+foreach (var c in comparisons)
 {
-    foreach (var (name, st) in new[] { (p.Baseline, p.BaselineStats), (p.Measured, p.MeasuredStats) })
+    for (var s = 0; s < c.Sides.Count; s++)
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-34} {st.PerSecond,9:F0} {st.P50Ms,8:F2} {st.P99Ms,8:F2} {st.CpuMsPerCall,12:F3} {st.Errors,7}"));
+        var st = c.Stats[s];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Sides[s].Name,-38} {st.PerSecond,9:F0} {st.P50Ms,8:F2} {st.P99Ms,8:F2} {st.CpuMsPerCall,12:F3} {st.Errors,7}"));
     }
 
+    var m = c.Stats[^1];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  => {p.Measured}: throughput {p.MedianThroughputRatio:F2}x the echo baseline (median of {rounds} interleaved rounds; target >= 0.70x); " +
-        $"p99 {p.MeasuredStats.P99Ms / p.BaselineStats.P99Ms:F2}x; CPU per call {p.BaselineStats.CpuMsPerCall / p.MeasuredStats.CpuMsPerCall:F2}x as efficient"));
+        $"  => {c.Sides[^1].Name}: throughput {c.MedianThroughputRatios[^1]:F2}x the bare echo (median of {rounds} interleaved rounds; target >= 0.70x), " +
+        $"p99 {m.P99Ms / c.Stats[0].P99Ms:F2}x, CPU/call {c.Stats[0].CpuMsPerCall / m.CpuMsPerCall:F2}x as efficient; " +
+        $"vs the echo behind the same crisis defaults: throughput {c.MedianRatiosToSecond[^1]:F2}x, p99 {m.P99Ms / c.Stats[1].P99Ms:F2}x. " +
+        $"The crisis defaults alone cost the echo {1 - c.MedianThroughputRatios[1]:P0} of its throughput."));
 }
 
 await echoApp.StopAsync();
