@@ -11,10 +11,15 @@ public static class ThreatLevelsApp
     public const string AppId = "threat-levels";
 
     /// <summary>Builds the application (used by Program and by tests through ServiceHost).</summary>
-    public static WebApplication Create(string[] args)
+    public static WebApplication Create(string[] args) => Create(args, configure: null);
+
+    /// <summary>Builds the application; tests register services first with <paramref name="configure"/>
+    /// (a controllable TimeProvider).</summary>
+    public static WebApplication Create(string[] args, Action<IServiceCollection>? configure)
     {
         var builder = WebApplication.CreateBuilder(args);
         var options = builder.AddCrisisDefaults(AppId, defaultHttpPort: 5100, defaultGrpcPort: 5101);
+        configure?.Invoke(builder.Services);
         builder.AddThreatLevels(options);
 
         var app = builder.Build();

@@ -143,7 +143,8 @@ public static class Rules
         }
 
         ValidateArea(v, "assessment.area", draft.Area, catalog);
-        v.Check(draft.Level is >= ThreatLevel.Normal and <= ThreatLevel.DoNotTravel, "assessment.level", "must be a level from 1 (NORMAL) to 4 (DO_NOT_TRAVEL)");
+        v.Check(draft.Level is >= ThreatLevel.Normal and <= ThreatLevel.DoNotTravel || (draft.Level == ThreatLevel.Unspecified && !string.IsNullOrEmpty(draft.AssessmentId)),
+            "assessment.level", "must be a level from 1 (NORMAL) to 4 (DO_NOT_TRAVEL), or UNSPECIFIED with the assessment_id of a zone to retire it");
         var seen = new HashSet<ThreatCategory>();
         for (var i = 0; i < draft.Categories.Count; i++)
         {

@@ -3,8 +3,14 @@ using Dcis.Crisis.ThreatLevels.V1;
 
 namespace Dcis.Crisis.ThreatLevels.Domain;
 
-/// <summary>One current assessment with what lookups need precomputed.</summary>
-public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, Assessment Basic)
+/// <summary>
+/// One assessment's latest version, with what lookups need precomputed, and — while that version is
+/// scheduled (its effective_time is later than when it was recorded) — the versions that apply until
+/// then (<see cref="Previous"/>). The version in force at a time is the highest version whose effective
+/// time has come; a later version with an earlier effective time supersedes a scheduled one for good.
+/// A zone whose version in force has level UNSPECIFIED is retired: its places read the country's level.
+/// </summary>
+public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, Assessment Basic, AssessmentEntry? Previous)
 {
     /// <summary>The country the assessment is in.</summary>
     public string CountryCode => Assessment.Area.CountryCode;
@@ -12,8 +18,36 @@ public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, As
     /// <summary>Whether it is a zone (not the whole country).</summary>
     public bool IsZone => Rules.IsZone(Assessment.Area);
 
-    /// <summary>Builds the entry (and the zone's shape) for an assessment.</summary>
-    public static AssessmentEntry Of(Assessment assessment)
+    /// <summary>Whether this version retires the zone (level UNSPECIFIED).</summary>
+    public bool IsRetired => Assessment.Level == ThreatLevel.Unspecified;
+
+    /// <summary>Effective time of this version, in UTC ticks.</summary>
+    public long EffectiveTicks { get; } = Ticks(Assessment.EffectiveTime);
+
+    /// <summary>The version in force at <paramref name="now"/> (null before the first one takes effect).</summary>
+    public AssessmentEntry? InForce(DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        var entry = this;
+        while (entry is not null && entry.EffectiveTicks > ticks)
+        {
+            entry = entry.Previous;
+        }
+
+        return entry;
+    }
+
+    /// <summary>The version in force at <paramref name="now"/>, unless none is or it retires the zone.</summary>
+    public AssessmentEntry? Active(DateTimeOffset now) => InForce(now) is { IsRetired: false } e ? e : null;
+
+    /// <summary>Builds the entry (and the zone's shape) for the first or only known version.</summary>
+    public static AssessmentEntry Of(Assessment assessment) => Of(assessment, previous: null);
+
+    /// <summary>
+    /// Builds the entry for a new version of an assessment whose latest entry was <paramref name="previous"/>:
+    /// keeps the earlier versions only as long as they may still apply before this one takes effect.
+    /// </summary>
+    public static AssessmentEntry Of(Assessment assessment, AssessmentEntry? previous)
     {
         ArgumentNullException.ThrowIfNull(assessment);
         var basic = new Assessment
@@ -27,8 +61,31 @@ public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, As
             ReviewBy = assessment.ReviewBy,
             Sequence = assessment.Sequence,
         };
-        return new AssessmentEntry(assessment, ZoneShape.Of(assessment.Area), basic);
+        EncodedAssessments.Register(assessment);
+        EncodedAssessments.Register(basic);
+        return new AssessmentEntry(assessment, ZoneShape.Of(assessment.Area), basic, StillRelevant(previous, Ticks(assessment.EffectiveTime), Ticks(assessment.UpdatedAt)));
     }
+
+    private static AssessmentEntry? StillRelevant(AssessmentEntry? previous, long effective, long recorded)
+    {
+        if (effective <= recorded)
+        {
+            return null;
+        }
+
+        // Versions taking effect at or after this one's time never apply: this one supersedes them.
+        var entry = previous;
+        while (entry is not null && entry.EffectiveTicks >= effective)
+        {
+            entry = entry.Previous;
+        }
+
+        // One already in force when this version was recorded applies until then; older ones never again.
+        return entry is not null && entry.EffectiveTicks <= recorded && entry.Previous is not null ? entry with { Previous = null } : entry;
+    }
+
+    private static long Ticks(Google.Protobuf.WellKnownTypes.Timestamp? t) =>
+        t is null ? DateTimeOffset.MinValue.UtcTicks : t.ToDateTimeOffset().UtcTicks;
 }
 
 /// <summary>
@@ -42,12 +99,14 @@ public sealed class ThreatLevelSnapshot
     private readonly Dictionary<string, AssessmentEntry> _byId;
     private readonly Dictionary<string, List<AssessmentEntry>> _zonesByCountry;
     private readonly string[] _sortedIds;
+    private readonly AssessmentEntry[] _sorted;
 
     private ThreatLevelSnapshot(Dictionary<string, AssessmentEntry> byId, long latestSequence)
     {
         _byId = byId;
         LatestSequence = latestSequence;
         _sortedIds = [.. byId.Keys.Order(StringComparer.Ordinal)];
+        _sorted = [.. _sortedIds.Select(id => byId[id])];
         _zonesByCountry = byId.Values.Where(e => e.IsZone)
             .GroupBy(e => e.CountryCode, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderBy(e => e.Assessment.AssessmentId, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
@@ -67,7 +126,11 @@ public sealed class ThreatLevelSnapshot
 
     /// <summary>Builds a snapshot from stored assessments.</summary>
     public static ThreatLevelSnapshot From(IEnumerable<Assessment> assessments, long latestSequence) =>
-        new(assessments.Select(AssessmentEntry.Of).ToDictionary(e => e.Assessment.AssessmentId, StringComparer.Ordinal), latestSequence);
+        From(assessments.Select(AssessmentEntry.Of), latestSequence);
+
+    /// <summary>Builds a snapshot from entries (scheduled versions with the versions applying until then).</summary>
+    public static ThreatLevelSnapshot From(IEnumerable<AssessmentEntry> entries, long latestSequence) =>
+        new(entries.ToDictionary(e => e.Assessment.AssessmentId, StringComparer.Ordinal), latestSequence);
 
     /// <summary>A new snapshot with one assessment replaced or added.</summary>
     public ThreatLevelSnapshot With(AssessmentEntry entry, long sequence)
@@ -84,9 +147,21 @@ public sealed class ThreatLevelSnapshot
     public IReadOnlyList<AssessmentEntry> ZonesOf(string countryCode) =>
         _zonesByCountry.TryGetValue(countryCode, out var zones) ? zones : NoZones;
 
-    /// <summary>The country's own level (UNSPECIFIED when never assessed).</summary>
-    public ThreatLevel CountryLevel(string countryCode) =>
-        _byId.TryGetValue(countryCode, out var e) ? e.Assessment.Level : ThreatLevel.Unspecified;
+    /// <summary>The country's own level in force at <paramref name="now"/> (UNSPECIFIED when none is).</summary>
+    public ThreatLevel CountryLevel(string countryCode, DateTimeOffset now) =>
+        _byId.TryGetValue(countryCode, out var e) && e.InForce(now) is { } inForce ? inForce.Assessment.Level : ThreatLevel.Unspecified;
+
+    /// <summary>The zones of a country in force at <paramref name="now"/> (not retired, not yet to come), ordered by id.</summary>
+    public IEnumerable<AssessmentEntry> ActiveZonesOf(string countryCode, DateTimeOffset now)
+    {
+        foreach (var zone in ZonesOf(countryCode))
+        {
+            if (zone.Active(now) is { } active)
+            {
+                yield return active;
+            }
+        }
+    }
 
     /// <summary>A page of assessments in id order after <paramref name="afterId"/>.</summary>
     public (List<Assessment> Page, string? LastId) List(string? afterId, int pageSize, Func<AssessmentEntry, bool> filter, bool basic = false)
@@ -102,7 +177,7 @@ public sealed class ThreatLevelSnapshot
         var page = new List<Assessment>(Math.Min(pageSize, _sortedIds.Length));
         for (var i = start; i < _sortedIds.Length; i++)
         {
-            var entry = _byId[_sortedIds[i]];
+            var entry = _sorted[i];
             if (!filter(entry))
             {
                 continue;
@@ -119,11 +194,11 @@ public sealed class ThreatLevelSnapshot
         return (page, null);
     }
 
-    /// <summary>The level of a whole country, with its zones.</summary>
-    public GetEffectiveLevelResponse ForCountry(string countryCode)
+    /// <summary>The level of a whole country at <paramref name="now"/>, with its zones in force.</summary>
+    public GetEffectiveLevelResponse ForCountry(string countryCode, DateTimeOffset now)
     {
-        var response = Country(countryCode);
-        foreach (var zone in ZonesOf(countryCode))
+        var response = Country(countryCode, now);
+        foreach (var zone in ActiveZonesOf(countryCode, now))
         {
             response.Zones.Add(zone.Assessment);
         }
@@ -131,26 +206,27 @@ public sealed class ThreatLevelSnapshot
         return response;
     }
 
-    /// <summary>The level of one assessment (zone or country); null when unknown.</summary>
-    public GetEffectiveLevelResponse? ForAssessment(string assessmentId)
+    /// <summary>The level of one assessment (zone or country) at <paramref name="now"/>; a zone not
+    /// (or no longer) in force reads its country's level; null when unknown.</summary>
+    public GetEffectiveLevelResponse? ForAssessment(string assessmentId, DateTimeOffset now)
     {
         if (Find(assessmentId) is not { } entry)
         {
             return null;
         }
 
-        return entry.IsZone ? Zone(entry) : Country(entry.CountryCode);
+        return entry.IsZone && entry.Active(now) is { } zone ? Zone(zone, now) : Country(entry.CountryCode, now);
     }
 
     /// <summary>The most specific zone naming the subdivision (or, failing that, one of its parents), else the country.</summary>
-    public GetEffectiveLevelResponse ForSubdivision(string subdivisionCode, CountryCatalog catalog)
+    public GetEffectiveLevelResponse ForSubdivision(string subdivisionCode, CountryCatalog catalog, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var country = CountryCatalog.CountryOf(subdivisionCode);
         foreach (var code in catalog.SelfAndAncestors(subdivisionCode))
         {
             AssessmentEntry? best = null;
-            foreach (var zone in ZonesOf(country))
+            foreach (var zone in ActiveZonesOf(country, now))
             {
                 var codes = zone.Assessment.Area.SubdivisionCodes;
                 if (codes.Count == 0 || !codes.Contains(code))
@@ -167,19 +243,18 @@ public sealed class ThreatLevelSnapshot
 
             if (best is not null)
             {
-                return Zone(best);
+                return Zone(best, now);
             }
-
         }
 
-        return Country(country);
+        return Country(country, now);
     }
 
     /// <summary>The smallest polygon or circle zone of the country containing the point, else the country.</summary>
-    public GetEffectiveLevelResponse ForPoint(string countryCode, LatLng point)
+    public GetEffectiveLevelResponse ForPoint(string countryCode, LatLng point, DateTimeOffset now)
     {
         AssessmentEntry? best = null;
-        foreach (var zone in ZonesOf(countryCode))
+        foreach (var zone in ActiveZonesOf(countryCode, now))
         {
             if (zone.Shape is null || !zone.Shape.Contains(point))
             {
@@ -193,19 +268,19 @@ public sealed class ThreatLevelSnapshot
             }
         }
 
-        return best is null ? Country(countryCode) : Zone(best);
+        return best is null ? Country(countryCode, now) : Zone(best, now);
     }
 
     /// <summary>Assessments whose review-by is before <paramref name="asOf"/>, oldest due first.</summary>
     public List<Assessment> DueForReview(DateTimeOffset asOf) =>
-        [.. _byId.Values.Select(e => e.Assessment)
+        [.. _byId.Values.Where(e => !e.IsRetired).Select(e => e.Assessment)
             .Where(a => a.ReviewBy is not null && a.ReviewBy.ToDateTimeOffset() < asOf)
             .OrderBy(a => a.ReviewBy.ToDateTimeOffset()).ThenBy(a => a.AssessmentId, StringComparer.Ordinal)];
 
-    private GetEffectiveLevelResponse Country(string countryCode)
+    private GetEffectiveLevelResponse Country(string countryCode, DateTimeOffset now)
     {
         var response = new GetEffectiveLevelResponse { CountryCode = countryCode };
-        if (_byId.TryGetValue(countryCode, out var country))
+        if (_byId.TryGetValue(countryCode, out var latest) && latest.InForce(now) is { } country)
         {
             response.Level = country.Assessment.Level;
             response.CountryLevel = country.Assessment.Level;
@@ -220,12 +295,12 @@ public sealed class ThreatLevelSnapshot
         return response;
     }
 
-    private GetEffectiveLevelResponse Zone(AssessmentEntry zone) => new()
+    private GetEffectiveLevelResponse Zone(AssessmentEntry zone, DateTimeOffset now) => new()
     {
         CountryCode = zone.CountryCode,
         Level = zone.Assessment.Level,
         Source = LevelSource.Zone,
         Assessment = zone.Assessment,
-        CountryLevel = CountryLevel(zone.CountryCode),
+        CountryLevel = CountryLevel(zone.CountryCode, now),
     };
 }

@@ -10,7 +10,9 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Dcis.Crisis.ThreatLevels.Grpc;
 
-/// <summary>Thin adapter: validate the request, call the store or the snapshot, map the response.</summary>
+/// <summary>Thin adapter: validate the request, call the store or the snapshot, map the response.
+/// Bound through <see cref="PreEncodedBinding"/> (read responses copy pre-encoded assessments).</summary>
+[BindServiceMethod(typeof(PreEncodedBinding), nameof(PreEncodedBinding.BindService))]
 internal sealed class ThreatLevelsGrpcService(
     ThreatLevelStore store,
     CountryCatalog catalog,
@@ -45,7 +47,7 @@ internal sealed class ThreatLevelsGrpcService(
         var (page, lastId) = snapshot.List(after, Validator.EffectivePageSize(request.PageSize), e =>
             (string.IsNullOrEmpty(country) || string.Equals(e.CountryCode, country, StringComparison.Ordinal)) &&
             (scope == AssessmentScope.Unspecified || (scope == AssessmentScope.Zones) == e.IsZone) &&
-            e.Assessment.Level >= minLevel, request.View == AssessmentView.Basic);
+            !e.IsRetired && e.Assessment.Level >= minLevel, request.View == AssessmentView.Basic);
         var response = new ListAssessmentsResponse { NextPageToken = PageToken.Encode(lastId), LatestSequence = snapshot.LatestSequence };
         response.Assessments.AddRange(page);
         return response;
@@ -55,26 +57,27 @@ internal sealed class ThreatLevelsGrpcService(
     public override async Task<GetEffectiveLevelResponse> GetEffectiveLevel(GetEffectiveLevelRequest request, ServerCallContext context)
     {
         var snapshot = await store.SnapshotAsync();
+        var now = store.Now;
         switch (request.TargetCase)
         {
             case GetEffectiveLevelRequest.TargetOneofCase.CountryCode:
                 Rules.RequireCountry("country_code", request.CountryCode, catalog);
-                return snapshot.ForCountry(request.CountryCode);
+                return snapshot.ForCountry(request.CountryCode, now);
             case GetEffectiveLevelRequest.TargetOneofCase.AssessmentId:
-                return snapshot.ForAssessment(request.AssessmentId) ?? throw new NotFoundException("assessment", request.AssessmentId);
+                return snapshot.ForAssessment(request.AssessmentId, now) ?? throw new NotFoundException("assessment", request.AssessmentId);
             case GetEffectiveLevelRequest.TargetOneofCase.SubdivisionCode:
                 if (catalog.FindSubdivision(request.SubdivisionCode) is null)
                 {
                     throw ValidationFailedException.For("subdivision_code", "must be an ISO 3166-2 subdivision code, e.g. ML-7");
                 }
 
-                return snapshot.ForSubdivision(request.SubdivisionCode, catalog);
+                return snapshot.ForSubdivision(request.SubdivisionCode, catalog, now);
             case GetEffectiveLevelRequest.TargetOneofCase.Point:
                 var v = new Validator();
                 v.Check(catalog.IsCountry(request.Point.CountryCode), "point.country_code", "must be an ISO 3166-1 alpha-2 code, e.g. ML");
                 v.Check(Rules.IsValidPoint(request.Point.Location), "point.location", "is required: latitude within -90..90, longitude within -180..180");
                 v.ThrowIfInvalid();
-                return snapshot.ForPoint(request.Point.CountryCode, request.Point.Location);
+                return snapshot.ForPoint(request.Point.CountryCode, request.Point.Location, now);
             default:
                 throw ValidationFailedException.For("target", "one of country_code, assessment_id, subdivision_code or point is required");
         }
@@ -251,13 +254,14 @@ internal sealed class ThreatLevelsGrpcService(
     {
         Rules.RequireCountry("country_code", request.CountryCode, catalog);
         var snapshot = await store.SnapshotAsync();
+        var now = store.Now;
         var response = new GetCountryBriefingResponse
         {
             Country = catalog.Find(request.CountryCode),
-            CountryAssessment = snapshot.Find(request.CountryCode)?.Assessment,
-            AsOf = Timestamp.FromDateTimeOffset(store.Now),
+            CountryAssessment = snapshot.Find(request.CountryCode)?.InForce(now)?.Assessment,
+            AsOf = Timestamp.FromDateTimeOffset(now),
         };
-        response.Zones.AddRange(snapshot.ZonesOf(request.CountryCode).Select(z => z.Assessment));
+        response.Zones.AddRange(snapshot.ActiveZonesOf(request.CountryCode, now).Select(z => z.Assessment));
         var crises = await store.ListCrisesAsync(V1.CrisisStatus.Active, request.CountryCode, Limits.MaxPageSize, null, context.CancellationToken);
         response.ActiveCrises.AddRange(crises.Crises);
         response.HighestLevel = response.Zones.Select(z => z.Level).Append(response.CountryAssessment?.Level ?? Common.V1.ThreatLevel.Unspecified).Max();

@@ -102,6 +102,7 @@ public sealed class ThreatLevelStore : IDisposable
             var fourEyes = Rules.NeedsFourEyes(previous, draft.Level);
             var stored = draft.Clone();
             stored.AssessmentId = id;
+            PrepareRetirement(stored, existing);
             if (!isAnalyst || (fourEyes && !draft.Emergency))
             {
                 var proposal = new Proposal
@@ -152,8 +153,14 @@ public sealed class ThreatLevelStore : IDisposable
         }
 
         var existing = snapshot.Find(id);
+        var retiring = draft.Level == ThreatLevel.Unspecified;
         if (string.Equals(id, country, StringComparison.Ordinal))
         {
+            if (retiring)
+            {
+                throw ValidationFailedException.For("assessment.level", "a country assessment cannot be retired (UNSPECIFIED retires a zone)");
+            }
+
             if (isZone)
             {
                 throw ValidationFailedException.For("assessment.area", "a country assessment covers the whole country; leave assessment_id empty to create a zone");
@@ -167,17 +174,47 @@ public sealed class ThreatLevelStore : IDisposable
             throw ValidationFailedException.For("assessment.area.country_code", $"does not match assessment {id}");
         }
 
-        if (!isZone)
+        if (!isZone && !retiring)
         {
             throw ValidationFailedException.For("assessment.area", "a zone needs subdivision_codes, a polygon or a circle");
         }
 
-        if (existing is null && !allowNewZoneId)
+        if (existing is null && (!allowNewZoneId || retiring))
         {
             throw new NotFoundException("assessment", id);
         }
 
         return (id, existing);
+    }
+
+    /// <summary>
+    /// A draft at level UNSPECIFIED retires an existing zone: from its effective time the zone no longer
+    /// applies and its places read the country's level. The retired version keeps the zone's area (the
+    /// draft may give the country code only) and rates no category; history keeps every earlier version.
+    /// </summary>
+    private static void PrepareRetirement(AssessmentDraft draft, AssessmentEntry? existing)
+    {
+        if (draft.Level != ThreatLevel.Unspecified)
+        {
+            return;
+        }
+
+        if (existing is null || !existing.IsZone)
+        {
+            throw ValidationFailedException.For("assessment.level", "UNSPECIFIED retires an existing zone; give its assessment_id");
+        }
+
+        if (existing.IsRetired)
+        {
+            throw new ConflictException($"zone {existing.Assessment.AssessmentId} is already retired", "ALREADY_RETIRED");
+        }
+
+        if (!Rules.IsZone(draft.Area))
+        {
+            draft.Area = existing.Assessment.Area.Clone();
+        }
+
+        draft.Categories.Clear();
     }
 
     private static void CheckVersion(AssessmentEntry? existing, long expected)
@@ -247,7 +284,8 @@ public sealed class ThreatLevelStore : IDisposable
         var before = previous?.Categories ?? [];
         change.CategoriesAdded.AddRange(Rules.Added(before, assessment.Categories));
         change.CategoriesRemoved.AddRange(Rules.Added(assessment.Categories, before));
-        var next = snapshot.With(AssessmentEntry.Of(assessment), sequence);
+        var next = snapshot.With(AssessmentEntry.Of(assessment, existing), sequence);
+        var countryLevel = next.CountryLevel(assessment.Area.CountryCode, effective);
 
         var evt = new ThreatLevelChanged
         {
@@ -257,7 +295,8 @@ public sealed class ThreatLevelStore : IDisposable
             Sequence = sequence,
             Area = assessment.Area,
             PreviousLevel = change.PreviousLevel,
-            NewLevel = assessment.Level,
+            // A retired zone's places read the country's level from the effective time.
+            NewLevel = assessment.Level == ThreatLevel.Unspecified ? countryLevel : assessment.Level,
             Summary = assessment.Summary,
             Advice = assessment.Advice,
             EffectiveTime = assessment.EffectiveTime,
@@ -269,7 +308,7 @@ public sealed class ThreatLevelStore : IDisposable
             CorrectsChangeId = change.CorrectsChangeId,
             ChangeId = changeId,
             ChangedAt = assessment.UpdatedAt,
-            CountryLevel = next.CountryLevel(assessment.Area.CountryCode),
+            CountryLevel = countryLevel,
         };
         evt.Categories.AddRange(assessment.Categories);
         evt.CategoriesAdded.AddRange(change.CategoriesAdded);
@@ -387,6 +426,7 @@ public sealed class ThreatLevelStore : IDisposable
                 var snapshot = Volatile.Read(ref _snapshot);
                 var (_, existing) = ResolveTarget(snapshot, proposal.Assessment, allowNewZoneId: true);
                 CheckVersion(existing, proposal.Assessment.ExpectedVersion);
+                PrepareRetirement(proposal.Assessment, existing);
                 var change = await ApplyAsync(connection, snapshot, proposal.Assessment, existing, proposal.ProposedBy, ApprovalMode.Approved,
                     caller.Subject, proposal.ProposalId, async (tx, applied) =>
                     {
@@ -579,7 +619,7 @@ public sealed class ThreatLevelStore : IDisposable
             DeclaredAt = Timestamp.FromDateTimeOffset(now),
             Reason = draft.Reason,
             StartWellbeingCheck = draft.StartWellbeingCheck,
-            CountryLevel = snapshot.CountryLevel(draft.Area.CountryCode),
+            CountryLevel = snapshot.CountryLevel(draft.Area.CountryCode, now),
         };
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
         await using (var insert = connection.Command(
@@ -766,13 +806,16 @@ public sealed class ThreatLevelStore : IDisposable
     {
         await _database.MigrateAsync(ThreatLevelsSchema.Ddl, ct);
         await using var connection = await _database.OpenAsync(ct);
-        var assessments = new List<Assessment>();
+        var entries = new List<AssessmentEntry>();
         await using (var command = connection.Command("SELECT data FROM assessments"))
         {
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                assessments.Add(Assessment.Parser.ParseFrom((byte[])reader.GetValue(0)));
+                var assessment = Assessment.Parser.ParseFrom((byte[])reader.GetValue(0));
+                entries.Add(assessment.EffectiveTime.ToDateTimeOffset() > assessment.UpdatedAt.ToDateTimeOffset()
+                    ? await ReplayAsync(connection, assessment.AssessmentId, ct)
+                    : AssessmentEntry.Of(assessment));
             }
         }
 
@@ -782,8 +825,22 @@ public sealed class ThreatLevelStore : IDisposable
             latest = (long)(await command.ExecuteScalarAsync(ct))!;
         }
 
-        Volatile.Write(ref _snapshot, ThreatLevelSnapshot.From(assessments, latest));
-        _logger.LogInformation("Loaded {Count} assessments, latest sequence {Sequence}", assessments.Count, latest);
+        Volatile.Write(ref _snapshot, ThreatLevelSnapshot.From(entries, latest));
+        _logger.LogInformation("Loaded {Count} assessments, latest sequence {Sequence}", entries.Count, latest);
+    }
+
+    /// <summary>A scheduled version's entry with the versions that apply until it takes effect, from history.</summary>
+    private static async Task<AssessmentEntry> ReplayAsync(SqliteConnection connection, string assessmentId, CancellationToken ct)
+    {
+        AssessmentEntry? entry = null;
+        await using var command = connection.Command("SELECT data FROM changes WHERE assessment_id = $a ORDER BY sequence", null, ("$a", assessmentId));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            entry = AssessmentEntry.Of(AssessmentChange.Parser.ParseFrom((byte[])reader.GetValue(0)).Assessment, entry);
+        }
+
+        return entry ?? throw new InvalidOperationException($"assessment {assessmentId} has no history");
     }
 
     public void Dispose() => _writeLock.Dispose();
