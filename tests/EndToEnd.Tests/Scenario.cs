@@ -40,6 +40,9 @@ public sealed class Scenario : IAsyncLifetime
 
     public string CrisisId { get; private set; } = string.Empty;
 
+    /// <summary>The case the "need help" answer opened; answered here, before any test closes the crisis.</summary>
+    public string NeedHelpCase { get; private set; } = string.Empty;
+
     public ThreatLevelsService.ThreatLevelsServiceClient ThreatLevels { get; private set; } = null!;
 
     public ConsularService.ConsularServiceClient Consular { get; private set; } = null!;
@@ -62,10 +65,34 @@ public sealed class Scenario : IAsyncLifetime
         Notifications = new(CrisisSystem.Channel(5401));
 
         await SetLevelAsync("SN", ThreatLevel.Increased);
-        await SetLevelAsync("ML", ThreatLevel.AvoidNonEssential);
+        // Level 2 at first, so the level-3 messages of the lowering at the end are unmistakable.
+        await SetLevelAsync("ML", ThreatLevel.Increased);
         await RegisterPeopleAsync();
         await RegisterCompaniesAsync();
         await RunCrisisAsync();
+        await AnswerNeedHelpAsync();
+    }
+
+    private async Task AnswerNeedHelpAsync()
+    {
+        var person = People.Single(p => p.Key == "resident-bamako-fr-inbox");
+        var token = CrisisSystem.As(System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId));
+        string? code = null;
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var call = Notifications.WatchInbox(new Dcis.Crisis.Notifications.V1.WatchInboxRequest(), token.WithCancellationToken(cancel.Token));
+        while (code is null && await call.ResponseStream.MoveNext(cancel.Token))
+        {
+            if (call.ResponseStream.Current.Message is { ReplyCode.Length: > 0 } question)
+            {
+                code = question.ReplyCode;
+            }
+        }
+
+        var answer = await Consular.AnswerWellbeingCheckAsync(new AnswerWellbeingCheckRequest
+        {
+            ReplyCode = code, RegistrantId = person.RegistrantId, Answer = WellbeingAnswer.NeedHelp, Text = "Besoin d'aide",
+        }, token);
+        NeedHelpCase = answer.CaseReference;
     }
 
     public async Task DisposeAsync()

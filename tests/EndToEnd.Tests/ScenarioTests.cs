@@ -4,6 +4,7 @@ using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Consular.V1;
 using Dcis.Crisis.Notifications.V1;
 using Dcis.Crisis.Shared.Security;
+using Dcis.Crisis.ThreatLevels.V1;
 using Dcis.Crisis.Testing;
 using Grpc.Core;
 using StandardWebhooks;
@@ -15,15 +16,9 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    private sealed record SmsRecord(long Id, string To, string Text, string Reference);
+    private static Task<List<Sinks.Sms>> SmsToAsync(string number) => Sinks.SmsAsync(number);
 
-    private sealed record MailRecord(long Id, string MessageId, string From, List<string> To, string Subject);
-
-    private static async Task<List<SmsRecord>> SmsToAsync(string number) =>
-        await Http.GetFromJsonAsync<List<SmsRecord>>(new Uri($"http://127.0.0.1:5410/api/messages?to={Uri.EscapeDataString(number)}&limit=1000")) ?? [];
-
-    private static async Task<List<MailRecord>> MailToAsync(string address) =>
-        await Http.GetFromJsonAsync<List<MailRecord>>(new Uri($"http://127.0.0.1:5420/api/messages?to={Uri.EscapeDataString(address)}&limit=1000")) ?? [];
+    private static Task<List<Sinks.Mail>> MailToAsync(string address) => Sinks.MailAsync(address);
 
     private async Task<List<InboxMessage>> InboxAsync(Person person, Func<List<InboxMessage>, bool> enough)
     {
@@ -142,22 +137,13 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
     [Fact]
     public async Task Need_Help_Answer_Is_Escalated_To_The_Crisis_Cell_At_Once()
     {
-        var person = scenario.People.Single(p => p.Key == "resident-bamako-fr-inbox");
-        var messages = await InboxAsync(person, list => list.Any(m => !string.IsNullOrEmpty(m.ReplyCode)));
-        var question = messages.First(m => !string.IsNullOrEmpty(m.ReplyCode));
-        var token = CrisisSystem.As(scenario.System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId));
-        var answer = await scenario.Consular.AnswerWellbeingCheckAsync(new AnswerWellbeingCheckRequest
-        {
-            ReplyCode = question.ReplyCode, RegistrantId = person.RegistrantId, Answer = WellbeingAnswer.NeedHelp, Text = "Besoin d'aide",
-        }, token);
-
         var viewer = scenario.System.Token(Roles.CrisisCellViewer, "viewer");
         await Eventually.TrueAsync(async () =>
         {
             using var get = new HttpRequestMessage(HttpMethod.Get, new Uri("http://127.0.0.1:5500/api/wellbeing"));
             get.Headers.Authorization = new("Bearer", viewer);
             var json = await (await Http.SendAsync(get)).Content.ReadAsStringAsync();
-            return json.Contains(answer.CaseReference, StringComparison.Ordinal);
+            return json.Contains(scenario.NeedHelpCase, StringComparison.Ordinal);
         }, TimeSpan.FromMinutes(1), "the dashboard lists the need-help case");
     }
 
@@ -203,7 +189,7 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
     }
 
     [Fact]
-    public async Task Cancel_Marks_The_Alert_Cancelled_And_Lowering_The_Level_Alerts_Again()
+    public async Task Cancel_Marks_The_Alert_Cancelled_And_Exports_A_Cap_Cancel_Referencing_It()
     {
         var officer = CrisisSystem.As(scenario.OfficerToken);
         var issued = await scenario.Consular.IssueAlertAsync(new IssueAlertRequest
@@ -213,8 +199,72 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
             Body = new LocalizedText { Fr = "Couvre-feu à 20 h.", En = "Curfew at 8 pm." },
             ExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddHours(6)),
         }, officer);
-        await scenario.Consular.CancelAlertAsync(new CancelAlertRequest { AlertId = issued.Alert.AlertId, Reason = "Erreur" }, officer);
+        var cancel = await scenario.Consular.CancelAlertAsync(new CancelAlertRequest { AlertId = issued.Alert.AlertId, Reason = "Erreur" }, officer);
+
         var status = await scenario.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = issued.Alert.AlertId }, officer);
         Assert.Equal(AlertState.Cancelled, status.Alert.State);
+        var cap = System.Xml.Linq.XDocument.Parse((await scenario.Consular.ExportAlertCapAsync(new ExportAlertCapRequest { AlertId = issued.Alert.AlertId, Version = cancel.Alert.Version }, officer)).CapXml);
+        System.Xml.Linq.XNamespace ns = "urn:oasis:names:tc:emergency:cap:1.2";
+        Assert.Equal("Cancel", cap.Root!.Element(ns + "msgType")!.Value);
+        Assert.Contains(issued.Alert.AlertId, cap.Root.Element(ns + "references")!.Value, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Closing_The_Crisis_And_Lowering_To_Level_3_Reaches_Everyone_Present_Once_More_And_Companies_See_4_To_3()
+    {
+        var analyst = CrisisSystem.As(scenario.AnalystToken);
+        var crisis = (await scenario.ThreatLevels.GetCrisisAsync(new GetCrisisRequest { CrisisId = scenario.CrisisId }, analyst)).Crisis;
+        await scenario.ThreatLevels.CloseCrisisAsync(new CloseCrisisRequest { CrisisId = crisis.CrisisId, ExpectedVersion = crisis.Version }, analyst);
+        var current = (await scenario.ThreatLevels.GetAssessmentAsync(new GetAssessmentRequest { AssessmentId = "ML" }, analyst)).Assessment;
+        var lowered = await scenario.ThreatLevels.SetAssessmentAsync(new SetAssessmentRequest
+        {
+            Assessment = new AssessmentDraft
+            {
+                AssessmentId = "ML",
+                Area = new Area { CountryCode = "ML" },
+                Level = ThreatLevel.AvoidNonEssential,
+                Categories = { new CategoryRating { Category = ThreatCategory.Terrorism, Severity = Severity.High } },
+                Summary = new LocalizedText { Fr = "Situation stabilisée.", En = "Situation stabilised." },
+                Advice = new LocalizedText { Fr = "Déplacements essentiels seulement.", En = "Essential travel only." },
+                EffectiveTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
+                Reason = "Fin des attaques",
+                ExpectedVersion = current.Version,
+            },
+        }, analyst);
+        // Lowering needs no second analyst: only raising to 4 and declaring a crisis do.
+        Assert.Equal(ChangeOutcome.Applied, lowered.Outcome);
+
+        static bool IsLevel3(string text, Language language) => language == Language.En
+            ? text.Contains("Avoid non-essential travel", StringComparison.Ordinal)
+            : string.Concat(text.Where(c => !char.IsWhiteSpace(c))).Contains("Déconseillésaufraisonimpérative", StringComparison.Ordinal);
+        foreach (var person in scenario.People.Where(p => p.PresentInMali))
+        {
+            List<string> texts = [];
+            async Task<List<string>> Level3Async() => person.Preferred switch
+            {
+                Channel.Email => [.. (await Sinks.MailAsync(person.Email)).Select(m => m.Subject).Where(t => IsLevel3(t, Language.En) || IsLevel3(t, Language.Fr))],
+                Channel.Sms => [.. (await Sinks.SmsAsync(person.Mobile)).Select(m => m.Text).Where(t => IsLevel3(t, Language.En) || IsLevel3(t, Language.Fr))],
+                _ => [.. (await InboxAsync(person, list => list.Any(m => IsLevel3(m.Subject, person.Language)))).Select(m => m.Subject).Where(t => IsLevel3(t, Language.En) || IsLevel3(t, Language.Fr))],
+            };
+            await Eventually.TrueAsync(async () => (texts = await Level3Async()).Count > 0, TimeSpan.FromMinutes(2), person.Key);
+            await Task.Delay(500);
+            texts = await Level3Async();
+            Assert.True(texts.Count == 1, $"{person.Key}: {texts.Count} level-3 messages");
+            Assert.True(IsLevel3(texts[0], person.Language), $"{person.Key}: not in {person.Language}: {texts[0]}");
+        }
+
+        foreach (var company in scenario.Companies.Where(c => c.ExpectsAdvisory))
+        {
+            var token = CrisisSystem.As(scenario.System.Token(Roles.CompanySecurity, $"security-{company.CompanyId}", companyId: company.CompanyId));
+            List<Advisory> down = [];
+            await Eventually.TrueAsync(async () =>
+            {
+                var list = await scenario.Advisories.ListAdvisoriesAsync(new ListAdvisoriesRequest { CompanyId = company.CompanyId, PageSize = 100 }, token);
+                down = [.. list.Advisories.Where(a => a.Cause == AdvisoryCause.LevelChanged && a.NewLevel == ThreatLevel.AvoidNonEssential && a.PreviousLevel == ThreatLevel.DoNotTravel)];
+                return down.Count > 0;
+            }, TimeSpan.FromMinutes(2), company.CompanyId);
+            var advisory = Assert.Single(down);
+            Assert.Equal(company.ExpectedSites.Order(), advisory.AffectedSites.Select(s => s.Reference).Order());
+        }
     }
 }
