@@ -26,8 +26,10 @@ public static class Bench
         await using var redis = await RedisServer.StartAsync();
         Console.WriteLine($"messages per run: {messages}; payload ≈ {JsonSerializer.Serialize(new BenchEvent(0, 0, padding)).Length} bytes; cores: {Environment.ProcessorCount}");
 
+        var rawCpu = new CpuMeter(redis.Port);
         var raw = await RawRedisAsync(redis, messages, padding);
         Report("raw Redis XADD→XREADGROUP+XACK", raw);
+        rawCpu.Report(messages);
 
         using var resources = new TempDirectory();
         DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, "bench-pubsub", new Dictionary<string, string>
@@ -58,10 +60,13 @@ public static class Bench
         // Warm-up: JIT, connections, HTTP/2 channel.
         await SidecarAsync(client, received, Math.Min(500, messages), padding, bulk: true);
 
+        var cpu = new CpuMeter(redis.Port);
         var single = await SidecarAsync(client, received, messages, padding, bulk: false);
         Report("dev sidecar, single publish (16 in flight)", single);
+        cpu.Report(messages);
         var bulk = await SidecarAsync(client, received, messages, padding, bulk: true);
         Report("dev sidecar, bulk publish (batches of 500)", bulk);
+        cpu.Report(messages);
 
         Console.WriteLine();
         Console.WriteLine($"ratio single/raw rate: {single.Rate / raw.Rate:0.00}×");
@@ -83,8 +88,13 @@ public static class Bench
 
     private static async Task<Result> RawRedisAsync(RedisServer redis, int messages, string padding)
     {
-        var producer = (await redis.ConnectAsync()).GetDatabase();
-        var reader = (await redis.ConnectAsync()).GetDatabase();
+        // RESP2 replies (stream entries as arrays), as the dev sidecar reads them.
+        var options = ConfigurationOptions.Parse(redis.EndPoint);
+        options.Protocol = RedisProtocol.Resp2;
+        await using var producerConnection = await ConnectionMultiplexer.ConnectAsync(options);
+        await using var readerConnection = await ConnectionMultiplexer.ConnectAsync(options);
+        var producer = producerConnection.GetDatabase();
+        var reader = readerConnection.GetDatabase();
         await producer.ExecuteAsync("XGROUP", "CREATE", "raw", "g", "0", "MKSTREAM");
         var latencies = new List<long>(messages);
         var consumer = Task.Run(async () =>
@@ -174,5 +184,76 @@ public static class Bench
         }
 
         return Summarize(messages, elapsed, received.Select(r => r.Latency));
+    }
+}
+
+/// <summary>
+/// CPU time per message of each process of a phase (this process: publisher client and subscriber
+/// app; the two sidecars; redis-server), read from /proc: shows where the time goes on a shared machine.
+/// </summary>
+public sealed class CpuMeter
+{
+    private readonly int _redisPort;
+    private Dictionary<string, double> _last;
+
+    public CpuMeter(int redisPort)
+    {
+        _redisPort = redisPort;
+        _last = Snapshot();
+    }
+
+    public void Report(int messages)
+    {
+        var now = Snapshot();
+        var parts = now.Select(kv => $"{kv.Key} {(kv.Value - _last.GetValueOrDefault(kv.Key)) * 1e6 / messages:0} µs");
+        Console.WriteLine($"    CPU per message: {string.Join(", ", parts)}");
+        _last = now;
+    }
+
+    private Dictionary<string, double> Snapshot()
+    {
+        var result = new Dictionary<string, double> { ["bench (client+app)"] = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds };
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            string cmdline;
+            try
+            {
+                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var name = cmdline.Contains("--app-id bench-pub", StringComparison.Ordinal) ? "publisher sidecar"
+                : cmdline.Contains("--app-id bench-sub", StringComparison.Ordinal) ? "subscriber sidecar"
+                : cmdline.Contains("redis-server", StringComparison.Ordinal) && cmdline.Contains($":{_redisPort}", StringComparison.Ordinal) ? "redis"
+                : null;
+            if (name is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                result[name] = process.TotalProcessorTime.TotalSeconds;
+            }
+            catch (ArgumentException)
+            {
+                // Exited.
+            }
+        }
+
+        return result;
     }
 }

@@ -15,6 +15,8 @@ public sealed record StreamMessage(string Topic, string Id, byte[] Data, IReadOn
 /// </summary>
 public sealed class RedisStreamsPubSub : IAsyncDisposable
 {
+    private const int MaxAckBatch = 500;
+
     private readonly ConnectionMultiplexer _connection;
     private readonly ILogger _logger;
     private readonly List<ConnectionMultiplexer> _readers = [];
@@ -113,8 +115,11 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
         }
 
         var queue = Channel.CreateBounded<StreamMessage>(Math.Max(1, Settings.QueueDepth));
+        // Successes are acknowledged by one loop that sends every id waiting as one XACK (after success only).
+        var acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var acker = Task.Run(() => AckLoopAsync(db, topic, group, acks.Reader, abortHandlers), CancellationToken.None);
         var workers = Enumerable.Range(0, Math.Max(1, Settings.Concurrency))
-            .Select(_ => Task.Run(() => WorkAsync(db, topic, group, queue.Reader, handler, abortHandlers), CancellationToken.None))
+            .Select(_ => Task.Run(() => WorkAsync(topic, queue.Reader, acks.Writer, handler, abortHandlers), CancellationToken.None))
             .ToList();
         var reclaim = Settings.ProcessingTimeout > TimeSpan.Zero && Settings.RedeliverInterval > TimeSpan.Zero
             ? Task.Run(() => ReclaimLoopAsync(db, topic, group, queue.Writer, stopReading), CancellationToken.None)
@@ -129,6 +134,8 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             await reclaim;
             queue.Writer.TryComplete();
             await Task.WhenAll(workers);
+            acks.Writer.TryComplete();
+            await acker;
         }
     }
 
@@ -188,7 +195,7 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
     }
 
     private async Task WorkAsync(
-        IDatabase db, string topic, string group, ChannelReader<StreamMessage> queue,
+        string topic, ChannelReader<StreamMessage> queue, ChannelWriter<string> acks,
         Func<StreamMessage, CancellationToken, Task<bool>> handler, CancellationToken abort)
     {
         await foreach (var message in queue.ReadAllAsync(CancellationToken.None))
@@ -215,33 +222,49 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
                 ack = false;
             }
 
-            if (!ack)
+            if (ack)
             {
-                continue;
+                acks.TryWrite(message.Id);
             }
-
-            await AckAsync(db, topic, group, message.Id, abort);
         }
     }
 
-    private async Task AckAsync(IDatabase db, string topic, string group, string id, CancellationToken abort)
+    private async Task AckLoopAsync(IDatabase db, string topic, string group, ChannelReader<string> acks, CancellationToken abort)
+    {
+        var args = new List<object>(MaxAckBatch + 2);
+        while (await acks.WaitToReadAsync(CancellationToken.None))
+        {
+            args.Clear();
+            args.Add(topic);
+            args.Add(group);
+            while (args.Count < MaxAckBatch + 2 && acks.TryRead(out var id))
+            {
+                args.Add(id);
+            }
+
+            await AckAsync(db, topic, args, abort);
+        }
+    }
+
+    /// <summary>XACK topic group id...; retried while Redis restarts (the entries stay pending meanwhile).</summary>
+    private async Task AckAsync(IDatabase db, string topic, List<object> args, CancellationToken abort)
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await db.ExecuteAsync("XACK", topic, group, id);
+                await db.ExecuteAsync("XACK", args);
                 return;
             }
             catch (Exception e) when ((e is RedisConnectionException or RedisTimeoutException) && attempt < 20 && !abort.IsCancellationRequested)
             {
-                // Redis is restarting: the entry stays pending until acknowledged, so retry a while.
-                _logger.LogWarning("XACK {Id} on {Topic} failed, retrying: {Error}", id, topic, e.Message);
+                // Redis is restarting: the entries stay pending until acknowledged, so retry a while.
+                _logger.LogWarning("XACK of {Count} entries on {Topic} failed, retrying: {Error}", args.Count - 2, topic, e.Message);
                 await DelayAsync(TimeSpan.FromMilliseconds(500), abort);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
-                _logger.LogWarning("XACK {Id} on {Topic} failed; the entry will be redelivered: {Error}", id, topic, e.Message);
+                _logger.LogWarning("XACK of {Count} entries on {Topic} failed; they will be redelivered: {Error}", args.Count - 2, topic, e.Message);
                 return;
             }
         }

@@ -25,31 +25,21 @@ public sealed class Deliverer(
     public async Task<bool> DeliverAsync(SubscriptionSpec subscription, PubSubEntry pubsub, StreamMessage message, CancellationToken cancellationToken)
     {
         byte[] body = message.Data;
-        JsonObject? cloudEvent;
+        JsonObject? cloudEvent = null;
+        CloudEventFields fields;
         if (subscription.RawPayload)
         {
             cloudEvent = RawPayloadEnvelope(message, subscription);
             body = CloudEventEnvelope.Serialize(cloudEvent);
+            fields = new CloudEventFields(null, Text(cloudEvent["traceparent"]), Text(cloudEvent["traceid"]), Text(cloudEvent["tracestate"]));
         }
-        else
+        else if (!CloudEventFields.TryRead(message.Data, out fields))
         {
-            try
-            {
-                cloudEvent = JsonNode.Parse(message.Data) as JsonObject;
-            }
-            catch (JsonException)
-            {
-                cloudEvent = null;
-            }
-
-            if (cloudEvent is null)
-            {
-                logger.LogWarning("Entry {Id} of {Topic} is not a CloudEvent", message.Id, message.Topic);
-                return await DeadLetterAsync(subscription, pubsub, message, "not a CloudEvent", cancellationToken);
-            }
+            logger.LogWarning("Entry {Id} of {Topic} is not a CloudEvent", message.Id, message.Topic);
+            return await DeadLetterAsync(subscription, pubsub, message, "not a CloudEvent", cancellationToken);
         }
 
-        if (cloudEvent["expiration"] is JsonValue exp && exp.TryGetValue<string>(out var expText)
+        if (fields.Expiration is { } expText
             && DateTimeOffset.TryParse(expText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expiration)
             && expiration < DateTimeOffset.UtcNow)
         {
@@ -57,7 +47,10 @@ public sealed class Deliverer(
             return await DropAsync(subscription, pubsub, message, cancellationToken);
         }
 
-        var path = subscription.Route(cloudEvent, (rule, e) => logger.LogDebug("Rule {Rule} not evaluated for {Id}: {Error}", rule, message.Id, e.Message));
+        // The JSON tree is built only for routing rules with a match expression.
+        var path = subscription.Route(
+            () => cloudEvent ??= (JsonObject)JsonNode.Parse(body)!,
+            (rule, e) => logger.LogDebug("Rule {Rule} not evaluated for {Id}: {Error}", rule, message.Id, e.Message));
         if (path is null)
         {
             logger.LogWarning("No route matched event {Id} of {Topic}; dropped", message.Id, message.Topic);
@@ -67,7 +60,7 @@ public sealed class Deliverer(
         var outcome = Outcome.Success;
         try
         {
-            await pubsub.Inbound.ExecuteAsync(async ct => outcome = await PostAsync(path, body, cloudEvent, message, pubsub.Spec.Name, ct), cancellationToken);
+            await pubsub.Inbound.ExecuteAsync(async ct => outcome = await PostAsync(path, body, fields, message, pubsub.Spec.Name, ct), cancellationToken);
         }
         catch (Exception e) when (e is OperationFailedException or HttpRequestException or IOException or TimeoutException)
         {
@@ -98,7 +91,7 @@ public sealed class Deliverer(
         Drop,
     }
 
-    private async Task<Outcome> PostAsync(string path, byte[] body, JsonObject cloudEvent, StreamMessage message, string pubsubName, CancellationToken cancellationToken)
+    private async Task<Outcome> PostAsync(string path, byte[] body, CloudEventFields fields, StreamMessage message, string pubsubName, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
         {
@@ -111,10 +104,10 @@ public sealed class Deliverer(
         }
 
         request.Headers.TryAddWithoutValidation("pubsubName", pubsubName);
-        var parent = Text(cloudEvent["traceparent"]) ?? Text(cloudEvent["traceid"]);
+        var parent = fields.TraceParent ?? fields.TraceId;
         request.Headers.Remove("traceparent");
         request.Headers.TryAddWithoutValidation("traceparent", TraceContext.ChildOf(parent));
-        if (Text(cloudEvent["tracestate"]) is { Length: > 0 } state)
+        if (fields.TraceState is { Length: > 0 } state)
         {
             request.Headers.Remove("tracestate");
             request.Headers.TryAddWithoutValidation("tracestate", state);

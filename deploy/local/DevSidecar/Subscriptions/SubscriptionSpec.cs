@@ -19,15 +19,24 @@ public sealed record SubscriptionSpec(
     public bool RawPayload => Metadata.TryGetValue("rawPayload", out var v) && bool.TryParse(v, out var b) && b;
 
     /// <summary>The path of the first matching rule, or null when no rule matches.</summary>
-    public string? Route(JsonObject cloudEvent, Action<string, Exception>? onError = null)
+    public string? Route(JsonObject cloudEvent, Action<string, Exception>? onError = null) => Route(() => cloudEvent, onError);
+
+    /// <summary>
+    /// The path of the first matching rule, or null when no rule matches; the event is parsed only
+    /// when a rule with a match expression is reached (a plain route needs no parse).
+    /// </summary>
+    public string? Route(Func<JsonObject> cloudEvent, Action<string, Exception>? onError = null)
     {
-        var vars = new Dictionary<string, JsonNode?> { ["event"] = cloudEvent };
+        ArgumentNullException.ThrowIfNull(cloudEvent);
+        Dictionary<string, JsonNode?>? vars = null;
         foreach (var rule in Rules)
         {
             if (rule.Match is null)
             {
                 return rule.Path;
             }
+
+            vars ??= new Dictionary<string, JsonNode?> { ["event"] = cloudEvent() };
 
             try
             {
