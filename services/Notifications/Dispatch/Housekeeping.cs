@@ -28,7 +28,8 @@ internal sealed class StoreInitializer(DeliveryStore store, ILogger<StoreInitial
 internal sealed class Housekeeping(
     DeliveryStore store, Outbox outbox, NotificationsOptions options, TimeProvider clock, ILogger<Housekeeping> logger) : BackgroundService
 {
-    private const int MaxRowsPerFlush = 5000;
+    // Trail rows are read, turned into events and committed this many at a time (bounded memory per flush).
+    private const int MaxRowsPerFlush = 1000;
 
     /// <summary>Publishes every unpublished status change; returns how many.</summary>
     public async Task<int> FlushStatusAsync(CancellationToken cancellationToken)

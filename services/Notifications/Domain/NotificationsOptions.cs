@@ -47,8 +47,9 @@ public sealed class NotificationsOptions
     /// <summary>Status changes are published at least this often (batched).</summary>
     public TimeSpan StatusFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Most status updates in one NotificationStatusChanged event.</summary>
-    public int StatusUpdatesPerEvent { get; set; } = 500;
+    /// <summary>Most status updates in one NotificationStatusChanged event. 200 updates are ~35,000 characters
+    /// of JSON: each event's string stays off the large object heap (only a full gen-2 collection frees that).</summary>
+    public int StatusUpdatesPerEvent { get; set; } = 200;
 
     /// <summary>SMTP server host (locally the mail sink).</summary>
     public string SmtpHost { get; set; } = "127.0.0.1";

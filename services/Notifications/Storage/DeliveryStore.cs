@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Events.V1;
 using Dcis.Crisis.Notifications.Domain;
@@ -49,7 +52,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
 
     // SQLite has one writer at a time. Writers of this process queue here instead of meeting SQLITE_BUSY,
     // whose handler sleeps (1, 2, 5 ... 100 ms) while the lock may already be free: with intake requests
-    // in parallel and the dispatcher, those sleeps were most of the wall time.
+    // in parallel and the dispatcher, those sleeps were most of the wall time. A writer opens its connection
+    // once it has its turn, so the pool (each connection with its own page cache) stays small.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     public SqliteDatabase Database => database;
@@ -75,8 +79,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// same idempotency key, so providers that honour it do not reach the person twice.</summary>
     public async Task<int> RecoverInFlightAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command($"UPDATE deliveries SET status = {Queued}, next_at = 0 WHERE status = {Sending}");
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -85,8 +89,13 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var nowMs = now.ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken);
+        var expiresMs = request.ExpiresAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0;
+        var requestedMs = request.RequestedAt is null ? nowMs : request.RequestedAt.ToDateTimeOffset().ToUnixTimeMilliseconds();
+
+        // What needs no database (addresses, dedupe keys, the rows' JSON) is prepared before this writer's turn.
+        var rows = request.Action == NotificationAction.Cancel ? [] : IntakeRows(request, cancelled: false, expiresMs, nowMs);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         if (!await Inbox.TryRecordAsync(tx, IntakeConsumer, eventId, cancellationToken))
         {
@@ -109,62 +118,141 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         }
 
         var alertRow = await UpsertAlertAsync(tx, request, cancellationToken);
-        var expiresMs = request.ExpiresAt.ToDateTimeOffset().ToUnixTimeMilliseconds();
-        var requestedMs = request.RequestedAt is null ? nowMs : request.RequestedAt.ToDateTimeOffset().ToUnixTimeMilliseconds();
 
+        if (cancelledUpTo >= request.AlertVersion)
+        {
+            rows = IntakeRows(request, cancelled: true, expiresMs, nowMs);
+        }
+
+        // One statement per chunk of recipients: SQLite reads the rows from a JSON array (json_each) instead of
+        // binding 18 parameters and stepping a statement per recipient. OR IGNORE + the UNIQUE dedupe key: a person
+        // already queued for this alert version (another batch or event) gets nothing new; RETURNING says who was added.
         await using var insert = connection.Command(
-            """
+            $"""
             INSERT OR IGNORE INTO deliveries(alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language,
                 addresses, reply_code, channel, status, next_at, expires_at, requested_at, updated_at, final_at, reason)
-            VALUES ($alert, $s, $a, $v, $r, $k, $p, $l, $addr, $code, $c, $st, 0, $exp, $req, $now, $final, $reason)
-            RETURNING id
+            SELECT $alert, $s, $a, $v, r.value ->> 0, r.value ->> 1, $p, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,
+                0, $exp, $req, $now, CASE WHEN r.value ->> 6 = {Queued} THEN NULL ELSE $now END, r.value ->> 7
+            FROM json_each($rows) AS r
+            RETURNING id, status
             """,
             tx, ("$alert", alertRow), ("$s", request.Source), ("$a", request.SourceAlertId), ("$v", request.AlertVersion),
-            ("$r", ""), ("$k", ""), ("$p", (int)request.Priority), ("$l", 0), ("$addr", null), ("$code", null), ("$c", 0), ("$st", 0),
-            ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$final", null), ("$reason", null));
-        insert.Prepare();
+            ("$p", (int)request.Priority), ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$rows", "[]"));
         var inserted = new List<long>(request.Recipients.Count);
         int queued = 0, closed = 0;
-        foreach (var recipient in request.Recipients)
+        foreach (var chunk in rows)
         {
-            var addresses = recipient.Addresses
-                .Where(a => a.Channel != Channel.Unspecified && !string.IsNullOrWhiteSpace(a.Address))
-                .Select(a => new Address(a.Channel, a.Address.Trim()))
-                .ToList();
-            var (status, reason) =
-                cancelledUpTo >= request.AlertVersion ? (DeliveryStatus.Cancelled, "alert cancelled")
-                : expiresMs <= nowMs ? (DeliveryStatus.Expired, "expired before sending")
-                : addresses.Count == 0 ? (DeliveryStatus.Failed, "no usable address")
-                : (DeliveryStatus.Queued, (string?)null);
-            var channel = addresses.Count > 0 ? addresses[0].Channel : Channel.Unspecified;
-            insert.Parameters["$r"].Value = recipient.RecipientId;
-            insert.Parameters["$k"].Value = DeliveryRules.IdempotencyKey(request.Source, request.SourceAlertId, request.AlertVersion, recipient.RecipientId);
-            insert.Parameters["$l"].Value = (int)recipient.Language;
-            insert.Parameters["$addr"].Value = status == DeliveryStatus.Queued ? DeliveryRules.EncodeAddresses(addresses) : DBNull.Value;
-            insert.Parameters["$code"].Value = string.IsNullOrEmpty(recipient.ReplyCode) ? DBNull.Value : recipient.ReplyCode;
-            insert.Parameters["$c"].Value = (int)channel;
-            insert.Parameters["$st"].Value = (int)status;
-            insert.Parameters["$final"].Value = status == DeliveryStatus.Queued ? DBNull.Value : nowMs;
-            insert.Parameters["$reason"].Value = (object?)reason ?? DBNull.Value;
-            if (await insert.ExecuteScalarAsync(cancellationToken) is not long id)
+            insert.Parameters["$rows"].Value = chunk;
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                continue; // Same person, same alert version, another batch or event: at most one message.
-            }
-
-            inserted.Add(id);
-            if (status == DeliveryStatus.Queued)
-            {
-                queued++;
-            }
-            else
-            {
-                closed++;
+                inserted.Add(reader.GetInt64(0));
+                if (reader.GetInt32(1) == Queued)
+                {
+                    queued++;
+                }
+                else
+                {
+                    closed++;
+                }
             }
         }
 
+        inserted.Sort();
         await AddTrailFromDeliveriesAsync(tx, inserted, nowMs, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return new IntakeResult(false, queued, 0, closed);
+    }
+
+    private const int IntakeRowsPerStatement = 250;
+
+    /// <summary>The deliveries of a request as JSON arrays of at most <see cref="IntakeRowsPerStatement"/> rows
+    /// (small enough to stay off the large object heap): [recipient, dedupe key, language, addresses, reply code,
+    /// channel, status, reason] each.</summary>
+    private static List<string> IntakeRows(NotificationRequested request, bool cancelled, long expiresMs, long nowMs)
+    {
+        var chunks = new List<string>((request.Recipients.Count / IntakeRowsPerStatement) + 1);
+        var buffer = new ArrayBufferWriter<byte>(32 * 1024);
+        using var json = new Utf8JsonWriter(buffer);
+        var addresses = new List<Address>(4);
+        for (var i = 0; i < request.Recipients.Count; i++)
+        {
+            if (i % IntakeRowsPerStatement == 0)
+            {
+                if (i > 0)
+                {
+                    EndChunk();
+                }
+
+                json.WriteStartArray();
+            }
+
+            var recipient = request.Recipients[i];
+            addresses.Clear();
+            foreach (var a in recipient.Addresses)
+            {
+                if (a.Channel != Channel.Unspecified && !string.IsNullOrWhiteSpace(a.Address))
+                {
+                    addresses.Add(new Address(a.Channel, a.Address.Trim()));
+                }
+            }
+
+            var (status, reason) =
+                cancelled ? (DeliveryStatus.Cancelled, "alert cancelled")
+                : expiresMs <= nowMs ? (DeliveryStatus.Expired, "expired before sending")
+                : addresses.Count == 0 ? (DeliveryStatus.Failed, "no usable address")
+                : (DeliveryStatus.Queued, (string?)null);
+            json.WriteStartArray();
+            json.WriteStringValue(recipient.RecipientId);
+            json.WriteStringValue(DeliveryRules.IdempotencyKey(request.Source, request.SourceAlertId, request.AlertVersion, recipient.RecipientId));
+            json.WriteNumberValue((int)recipient.Language);
+            if (status == DeliveryStatus.Queued)
+            {
+                json.WriteStringValue(DeliveryRules.EncodeAddresses(addresses));
+            }
+            else
+            {
+                json.WriteNullValue();
+            }
+
+            if (string.IsNullOrEmpty(recipient.ReplyCode))
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteStringValue(recipient.ReplyCode);
+            }
+
+            json.WriteNumberValue((int)(addresses.Count > 0 ? addresses[0].Channel : Channel.Unspecified));
+            json.WriteNumberValue((int)status);
+            if (reason is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteStringValue(reason);
+            }
+
+            json.WriteEndArray();
+        }
+
+        if (request.Recipients.Count > 0)
+        {
+            EndChunk();
+        }
+
+        return chunks;
+
+        void EndChunk()
+        {
+            json.WriteEndArray();
+            json.Flush();
+            chunks.Add(Encoding.UTF8.GetString(buffer.WrittenSpan));
+            buffer.ResetWrittenCount();
+            json.Reset(buffer);
+        }
     }
 
     private static async Task<long> UpsertAlertAsync(SqliteTransaction tx, NotificationRequested request, CancellationToken cancellationToken)
@@ -221,8 +309,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// <summary>Expires every queued delivery whose alert expired: nothing is sent after expiry.</summary>
     public async Task<int> ExpireDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         var n = await CloseQueuedAsync(tx, DeliveryStatus.Expired, "expired before sending", "expires_at <= $now",
             now.ToUnixTimeMilliseconds(), cancellationToken);
@@ -238,8 +326,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         var attemptId = Guid.NewGuid().ToString("N");
         var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
             int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>();
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         // One statement picks the due deliveries (partial index: channel, priority, id) and marks them
         // 'sending' with this attempt's id; RETURNING hands back the rows as updated (attempt counters included).
@@ -318,8 +406,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(results);
         var nowMs = now.ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         await using var update = connection.Command(
             """
@@ -438,8 +526,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// many updates per event) through the outbox, in one transaction. Returns the rows published.</summary>
     public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         var rows = new List<StatusRow>();
         await using (var select = connection.Command(
@@ -494,8 +582,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// <summary>Removes contact details of deliveries whose final status is older than the retention.</summary>
     public async Task<int> WipeContactsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             "UPDATE deliveries SET addresses = NULL, reply_code = NULL, wiped = 1 WHERE wiped = 0 AND final_at IS NOT NULL AND final_at <= $cutoff",
             null, ("$cutoff", cutoff.ToUnixTimeMilliseconds()));
@@ -519,8 +607,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     public async Task InsertInboxAsync(OutgoingMessage message, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             """
             INSERT OR IGNORE INTO app_inbox(delivery_id, registrant_id, source, source_alert_id, alert_version, priority, language, subject, body, reply_code, created_at)
@@ -557,8 +645,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(deliveryIds);
         var nowMs = now.ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         await using var update = connection.Command(
             $"UPDATE deliveries SET status = {(int)DeliveryStatus.Delivered}, updated_at = $now WHERE id = $id AND status = {(int)DeliveryStatus.Sent}",
@@ -584,8 +672,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     public async Task<long?> MarkReadAsync(string registrantId, long cursor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
         long deliveryId;
         await using (var select = connection.Command(

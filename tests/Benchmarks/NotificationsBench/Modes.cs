@@ -24,10 +24,12 @@ internal static class Modes
         return 0;
     }
 
-    /// <summary>The baseline: a bare ASP.NET Core gRPC app (gRPC health only) on h2c.</summary>
-    public static async Task<int> ServeBareAsync(string[] args)
+    /// <summary>The baseline: a bare ASP.NET Core gRPC app as <c>dotnet new grpc</c> makes it
+    /// (<see cref="WebApplication.CreateBuilder(string[])"/>, AddGrpc, one gRPC service: health) on h2c;
+    /// <paramref name="slim"/> uses <see cref="WebApplication.CreateSlimBuilder(string[])"/> instead (printed for reference).</summary>
+    public static async Task<int> ServeBareAsync(string[] args, bool slim)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = slim ? WebApplication.CreateSlimBuilder(args) : WebApplication.CreateBuilder(args);
         var port = builder.Configuration.GetValue("GRPC_PORT", 5999);
         builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();

@@ -35,6 +35,33 @@ public sealed class IntakeTests
     }
 
     [Fact]
+    public async Task A_Large_Batch_Repeating_People_Stores_Each_Person_Once_With_One_Trail_Row()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-1", SmsRecipients(100), h.Clock.GetUtcNow()));
+
+        // 650 entries for 600 people, over several insert statements; the first 100 are already queued.
+        var result = await h.Store.IntakeAsync(
+            Request("alert-1", SmsRecipients(600).Concat(SmsRecipients(50)), h.Clock.GetUtcNow()), Guid.NewGuid().ToString(), h.Clock.GetUtcNow(), CancellationToken.None);
+
+        Assert.Equal(500, result.Queued);
+        Assert.Equal(600, await h.ScalarAsync("SELECT COUNT(*) FROM deliveries"));
+        Assert.Equal(600, await h.ScalarAsync("SELECT COUNT(DISTINCT idem_key) FROM deliveries"));
+        Assert.Equal(600, await h.ScalarAsync("SELECT COUNT(*) FROM status_trail"));
+        Assert.Equal(0, await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE addresses IS NULL OR final_at IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task A_Batch_Arriving_After_Its_Expiry_Is_Recorded_Expired_And_Never_Queued()
+    {
+        await using var h = await StartAsync();
+        await h.IntakeAsync(Request("alert-1", SmsRecipients(3), h.Clock.GetUtcNow(), expiresIn: TimeSpan.FromMinutes(-1)));
+
+        Assert.Equal(3, await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE status = {(int)DeliveryStatus.Expired} AND final_at IS NOT NULL AND addresses IS NULL"));
+        Assert.Equal(3, await h.ScalarAsync($"SELECT COUNT(*) FROM status_trail WHERE status = {(int)DeliveryStatus.Expired}"));
+    }
+
+    [Fact]
     public async Task Recipients_Without_A_Usable_Address_Fail_At_Intake()
     {
         await using var h = await StartAsync();
