@@ -4,15 +4,17 @@ using System.Globalization;
 namespace Dcis.Crisis.Launcher;
 
 /// <summary>
-/// A child process whose every output line is printed with a prefix (the app id). When it dies
-/// without having been asked to stop (a crash, <c>kill -9</c>, out of memory), it is started again
-/// with the same command, environment and ports, as an orchestrator's restart policy would: the
+/// A child process whose every output line is printed with a prefix (the app id). When it fails
+/// without having been asked to stop (a crash, <c>kill -9</c>, out of memory: a non-zero exit), it is
+/// started again with the same command, environment and ports, as an orchestrator's on-failure
+/// restart policy would: the
 /// system's durability (outbox, inbox, unacknowledged stream entries, Redis AOF) is what makes the
 /// restart lose and duplicate nothing, and the end-to-end fault tests rely on exactly that.
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
     private static readonly Lock ConsoleLock = new();
+    private static volatile bool _shuttingDown;
 
     private readonly ProcessStartInfo _info;
     private readonly bool _restartOnExit;
@@ -69,6 +71,12 @@ public sealed class ChildProcess : IDisposable
 
         return new ChildProcess(prefix, info, restartOnExit);
     }
+
+    /// <summary>
+    /// Called as soon as Ctrl-C or SIGTERM reaches the launcher: a terminal's Ctrl-C also reaches every
+    /// child, and a child that exits because of it must not be restarted.
+    /// </summary>
+    public static void BeginShutdown() => _shuttingDown = true;
 
     public static void Print(string prefix, string? line)
     {
@@ -144,12 +152,17 @@ public sealed class ChildProcess : IDisposable
         TimeSpan delay;
         lock (_gate)
         {
-            if (_stopping || !_restartOnExit || !ReferenceEquals(exited, _process))
+            if (_stopping || _shuttingDown || !_restartOnExit || !ReferenceEquals(exited, _process))
             {
                 return;
             }
 
             code = exited.ExitCode;
+            if (code == 0)
+            {
+                Print(Prefix, "exited (code 0); not restarted");
+                return;
+            }
 
             // A process that ran for a while restarts at once; one that keeps dying at start backs off
             // 1, 2, 4 … 30 s so it does not spin the machine.
@@ -162,7 +175,7 @@ public sealed class ChildProcess : IDisposable
         await Task.Delay(delay);
         lock (_gate)
         {
-            if (_stopping)
+            if (_stopping || _shuttingDown)
             {
                 return;
             }

@@ -6,6 +6,7 @@ using var stop = new CancellationTokenSource();
 void OnSignal(PosixSignalContext context)
 {
     context.Cancel = true;
+    ChildProcess.BeginShutdown();
     stop.Cancel();
 }
 
