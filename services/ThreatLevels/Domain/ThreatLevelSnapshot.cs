@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.ThreatLevels.V1;
 
@@ -61,8 +62,8 @@ public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, As
             ReviewBy = assessment.ReviewBy,
             Sequence = assessment.Sequence,
         };
-        EncodedAssessments.Register(assessment);
-        EncodedAssessments.Register(basic);
+        EncodedMessages.Register(assessment);
+        EncodedMessages.Register(basic);
         return new AssessmentEntry(assessment, ZoneShape.Of(assessment.Area), basic, StillRelevant(previous, Ticks(assessment.EffectiveTime), Ticks(assessment.UpdatedAt)));
     }
 
@@ -111,6 +112,11 @@ public sealed class ThreatLevelSnapshot
             .GroupBy(e => e.CountryCode, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderBy(e => e.Assessment.AssessmentId, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
     }
+
+    /// <summary>Most list responses one snapshot keeps (the same few queries — the world map — come again and again).</summary>
+    public const int MaxCachedLists = 32;
+
+    private readonly ConcurrentDictionary<ListQuery, ListAssessmentsResponse> _lists = new();
 
     /// <summary>No assessment yet.</summary>
     public static ThreatLevelSnapshot Empty { get; } = new(new Dictionary<string, AssessmentEntry>(StringComparer.Ordinal), 0);
@@ -161,6 +167,29 @@ public sealed class ThreatLevelSnapshot
                 yield return active;
             }
         }
+    }
+
+    /// <summary>
+    /// The list response for a query, built once per snapshot (lists do not depend on the time: they
+    /// show the latest version of each assessment) and encoded once (<see cref="EncodedMessages"/>).
+    /// The response is shared and must not be mutated.
+    /// </summary>
+    public ListAssessmentsResponse CachedList(ListQuery query, Func<ThreatLevelSnapshot, ListQuery, ListAssessmentsResponse> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        if (_lists.TryGetValue(query, out var cached))
+        {
+            return cached;
+        }
+
+        var response = build(this, query);
+        if (_lists.Count < MaxCachedLists)
+        {
+            EncodedMessages.Register(response);
+            response = _lists.GetOrAdd(query, response);
+        }
+
+        return response;
     }
 
     /// <summary>A page of assessments in id order after <paramref name="afterId"/>.</summary>
@@ -304,3 +333,6 @@ public sealed class ThreatLevelSnapshot
         CountryLevel = CountryLevel(zone.CountryCode, now),
     };
 }
+
+/// <summary>A ListAssessments query, normalised (the key of a snapshot's cached lists).</summary>
+public readonly record struct ListQuery(string? AfterId, int PageSize, string CountryCode, AssessmentScope Scope, ThreatLevel MinLevel, bool Basic);

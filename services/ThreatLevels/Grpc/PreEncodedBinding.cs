@@ -9,9 +9,9 @@ namespace Dcis.Crisis.ThreatLevels.Grpc;
 
 /// <summary>
 /// Binds <see cref="ThreatLevelsGrpcService"/> like the generated code does, except that the two hot
-/// read RPCs (ListAssessments, GetEffectiveLevel) get a response marshaller that copies the snapshot
-/// assessments' pre-encoded bytes (<see cref="EncodedAssessments"/>) instead of serialising them on
-/// every call. The bytes on the wire are a valid encoding of the same message (the scalar fields come
+/// read RPCs (ListAssessments, GetEffectiveLevel) get a response marshaller that copies pre-encoded
+/// bytes (<see cref="EncodedMessages"/>) instead of serialising the same messages on every call: a
+/// snapshot's cached list response whole, else each snapshot assessment's bytes. The bytes on the wire are a valid encoding of the same message (the scalar fields come
 /// first, then the assessments; protobuf parsers accept fields in any order), so clients see no
 /// difference. Grpc.AspNetCore finds this bind method through the <see cref="BindServiceMethodAttribute"/>
 /// on the service class, which takes precedence over the generated base class's.
@@ -19,8 +19,17 @@ namespace Dcis.Crisis.ThreatLevels.Grpc;
 internal static class PreEncodedBinding
 {
     private static readonly Marshaller<ListAssessmentsResponse> ListMarshaller = Marshallers.Create<ListAssessmentsResponse>(
-        (response, context) => Write(context, new ListAssessmentsResponse { NextPageToken = response.NextPageToken, LatestSequence = response.LatestSequence },
-            singleField: 0, single: null, ListAssessmentsResponse.AssessmentsFieldNumber, response.Assessments),
+        (response, context) =>
+        {
+            if (EncodedMessages.Find(response) is { } whole)
+            {
+                context.Complete(whole);
+                return;
+            }
+
+            Write(context, new ListAssessmentsResponse { NextPageToken = response.NextPageToken, LatestSequence = response.LatestSequence },
+                singleField: 0, single: null, ListAssessmentsResponse.AssessmentsFieldNumber, response.Assessments);
+        },
         context => ListAssessmentsResponse.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 
     private static readonly Marshaller<GetEffectiveLevelResponse> LevelMarshaller = Marshallers.Create<GetEffectiveLevelResponse>(
@@ -50,6 +59,7 @@ internal static class PreEncodedBinding
     /// </summary>
     private static void Write(SerializationContext context, IMessage shell, int singleField, Assessment? single, int repeatedField, RepeatedField<Assessment> repeated)
     {
+
         var count = repeated.Count + (single is null ? 0 : 1);
         var parts = ArrayPool<byte[]>.Shared.Rent(Math.Max(1, count));
         try
@@ -58,13 +68,13 @@ internal static class PreEncodedBinding
             var n = 0;
             if (single is not null)
             {
-                parts[n] = EncodedAssessments.Find(single) ?? single.ToByteArray();
+                parts[n] = EncodedMessages.Find(single) ?? single.ToByteArray();
                 total += FieldSize(singleField, parts[n++].Length);
             }
 
             for (var i = 0; i < repeated.Count; i++)
             {
-                parts[n] = EncodedAssessments.Find(repeated[i]) ?? repeated[i].ToByteArray();
+                parts[n] = EncodedMessages.Find(repeated[i]) ?? repeated[i].ToByteArray();
                 total += FieldSize(repeatedField, parts[n++].Length);
             }
 

@@ -39,15 +39,18 @@ internal sealed class ThreatLevelsGrpcService(
         v.Check(System.Enum.IsDefined(request.Scope), "scope", "must be a known scope");
         v.Check(System.Enum.IsDefined(request.View), "view", "must be FULL or BASIC");
         v.ThrowIfInvalid();
-        var after = PageToken.Decode(request.PageToken);
+        var query = new ListQuery(PageToken.Decode(request.PageToken), Validator.EffectivePageSize(request.PageSize), request.CountryCode,
+            request.Scope, request.MinLevel, request.View == AssessmentView.Basic);
         var snapshot = await store.SnapshotAsync();
-        var country = request.CountryCode;
-        var scope = request.Scope;
-        var minLevel = request.MinLevel;
-        var (page, lastId) = snapshot.List(after, Validator.EffectivePageSize(request.PageSize), e =>
-            (string.IsNullOrEmpty(country) || string.Equals(e.CountryCode, country, StringComparison.Ordinal)) &&
-            (scope == AssessmentScope.Unspecified || (scope == AssessmentScope.Zones) == e.IsZone) &&
-            !e.IsRetired && e.Assessment.Level >= minLevel, request.View == AssessmentView.Basic);
+        return snapshot.CachedList(query, BuildList);
+    }
+
+    private static ListAssessmentsResponse BuildList(ThreatLevelSnapshot snapshot, ListQuery q)
+    {
+        var (page, lastId) = snapshot.List(q.AfterId, q.PageSize, e =>
+            (string.IsNullOrEmpty(q.CountryCode) || string.Equals(e.CountryCode, q.CountryCode, StringComparison.Ordinal)) &&
+            (q.Scope == AssessmentScope.Unspecified || (q.Scope == AssessmentScope.Zones) == e.IsZone) &&
+            !e.IsRetired && e.Assessment.Level >= q.MinLevel, q.Basic);
         var response = new ListAssessmentsResponse { NextPageToken = PageToken.Encode(lastId), LatestSequence = snapshot.LatestSequence };
         response.Assessments.AddRange(page);
         return response;

@@ -39,4 +39,23 @@ public sealed class PreEncodedResponseTests(ThreatLevelsFixture fixture) : IClas
         Assert.Null(basic.Assessments[1].Area.Polygon);
         Assert.Empty(basic.Assessments[0].Summary?.En ?? string.Empty);
     }
+
+    [Fact]
+    public async Task A_Repeated_List_Reflects_The_Next_Change()
+    {
+        var analyst = fixture.Analyst();
+        await Build.ApplyAsync(analyst, Build.Country("UG", ThreatLevel.Normal));
+        var request = new ListAssessmentsRequest { CountryCode = "UG", View = AssessmentView.Basic };
+        var first = await analyst.ListAssessmentsAsync(request);
+        var again = await analyst.ListAssessmentsAsync(request);
+
+        await Build.ApplyAsync(analyst, Build.Country("UG", ThreatLevel.AvoidNonEssential, expectedVersion: 1));
+        var after = await analyst.ListAssessmentsAsync(request);
+
+        Assert.Equal(first, again);
+        Assert.Equal(ThreatLevel.Normal, Assert.Single(again.Assessments).Level);
+        Assert.Equal(ThreatLevel.AvoidNonEssential, Assert.Single(after.Assessments).Level);
+        Assert.Equal(2, after.Assessments[0].Version);
+        Assert.True(after.LatestSequence > again.LatestSequence);
+    }
 }
