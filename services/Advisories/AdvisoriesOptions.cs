@@ -37,6 +37,12 @@ public sealed record AdvisoriesOptions
     /// <summary>Whether webhooks are dispatched in the background (tests may turn it off and call RunDueAsync).</summary>
     public bool WebhooksInBackground { get; init; } = true;
 
+    /// <summary>
+    /// Most companies written per transaction when one event concerns many: each batch commits and is
+    /// pushed to open streams before the next is written.
+    /// </summary>
+    public int IssueBatchSize { get; init; } = 500;
+
     /// <summary>gRPC address of threat-levels, for briefings. Example: http://127.0.0.1:5101.</summary>
     public string? ThreatLevelsAddress { get; init; }
 
@@ -59,6 +65,7 @@ public sealed record AdvisoriesOptions
             WebhookMaxConsecutiveFailures = s.GetValue("WebhookMaxConsecutiveFailures", defaults.WebhookMaxConsecutiveFailures),
             WebhookTimeout = s.GetValue("WebhookTimeout", defaults.WebhookTimeout),
             WebhooksInBackground = s.GetValue("WebhooksInBackground", defaults.WebhooksInBackground),
+            IssueBatchSize = Math.Max(1, s.GetValue("IssueBatchSize", defaults.IssueBatchSize)),
             ThreatLevelsAddress = configuration["Services:ThreatLevels"],
         };
     }

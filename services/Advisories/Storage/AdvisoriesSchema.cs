@@ -76,6 +76,14 @@ internal static class AdvisoriesSchema
             subject_key TEXT PRIMARY KEY,
             version INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS issue_progress (
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            subject_key TEXT NOT NULL,
+            subject_version INTEGER NOT NULL,
+            last_company_id TEXT NOT NULL,
+            PRIMARY KEY (consumer, event_id)
+        );
         CREATE TABLE IF NOT EXISTS advisories (
             advisory_id TEXT PRIMARY KEY,
             company_id TEXT NOT NULL,

@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using Dcis.Crisis.Advisories.Delivery;
 using Dcis.Crisis.Advisories.Domain;
 using Dcis.Crisis.Advisories.V1;
+using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Shared;
 using Dcis.Crisis.Shared.Events;
 using Dcis.Crisis.Shared.Storage;
@@ -23,9 +26,18 @@ internal enum IssueOutcome
 internal sealed record IssueResult(IssueOutcome Outcome, IReadOnlyList<Advisory> Advisories);
 
 /// <summary>
-/// Turns one inbound event into at most one advisory per company, in one transaction with the
-/// inbox record, the subject version, the outbox events and the webhook deliveries. Stale or
-/// redelivered events change nothing.
+/// Turns one inbound event into at most one advisory per company. The first transaction records
+/// the inbox entry and the subject version with the first batch of companies; when more companies
+/// are concerned than one batch holds, a progress row (the last company written) is committed with
+/// each batch, and every batch is pushed to open streams as soon as it commits. Guarantees:
+/// <list type="bullet">
+/// <item>one advisory per company and event: <c>UNIQUE (company_id, cause_event_id)</c>, and a
+/// redelivery after a crash resumes from the progress row instead of starting again;</item>
+/// <item>a stale event never overwrites a newer one: each batch re-checks, inside its write
+/// transaction, that the subject is still at the event's version, and stops once a newer version
+/// has been claimed (that version's advisories then carry the higher sequences);</item>
+/// <item>each company's advisories keep consecutive sequences (the stream resume cursor).</item>
+/// </list>
 /// </summary>
 internal sealed class AdvisoryIssuer(
     SqliteDatabase database,
@@ -33,6 +45,7 @@ internal sealed class AdvisoryIssuer(
     AdvisoryBroadcaster broadcaster,
     WebhookSignal webhookSignal,
     MeasuresCatalogue measures,
+    AdvisoriesOptions options,
     TimeProvider time,
     ILogger<AdvisoryIssuer> logger)
 {
@@ -42,19 +55,38 @@ internal sealed class AdvisoryIssuer(
     public async Task<IssueResult> IssueAsync(AdvisoryTrigger trigger, string consumer, string eventId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trigger);
+        using var activity = CrisisTelemetry.ActivitySource.StartActivity("advisories issue");
+        activity?.SetTag("crisis.advisory.cause", trigger.Cause.ToString());
         var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        List<Advisory> issued;
-        var deliveriesQueued = false;
+        var issued = new List<Advisory>();
+        Plan plan;
+        string[] pending;
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var tx = connection.BeginTransaction())
         {
+            activity?.AddEvent(new ActivityEvent("transaction begun"));
+            string? resumeAfter = null;
             if (!await Inbox.TryRecordAsync(tx, consumer, eventId, cancellationToken))
             {
-                return new IssueResult(IssueOutcome.Duplicate, []);
-            }
+                // Seen before: done, unless a crash interrupted its batches (then resume them).
+                resumeAfter = await ReadProgressAsync(tx, consumer, eventId, cancellationToken);
+                if (resumeAfter is null)
+                {
+                    return new IssueResult(IssueOutcome.Duplicate, []);
+                }
 
-            if (!await AdvanceSubjectVersionAsync(tx, trigger, cancellationToken))
+                if (!await IsCurrentAsync(tx, trigger, cancellationToken))
+                {
+                    await DeleteProgressAsync(tx, consumer, eventId, cancellationToken);
+                    await tx.CommitAsync(cancellationToken);
+                    logger.LogInformation("Stopped resuming {Subject} version {Version}: a newer version was issued", trigger.SubjectKey, trigger.SubjectVersion);
+                    return new IssueResult(IssueOutcome.Stale, []);
+                }
+
+                logger.LogInformation("Resuming event {EventId} after company {Company}", eventId, resumeAfter);
+            }
+            else if (!await AdvanceSubjectVersionAsync(tx, trigger, cancellationToken))
             {
                 await tx.CommitAsync(cancellationToken);
                 logger.LogInformation("Ignored stale {Subject} version {Version}", trigger.SubjectKey, trigger.SubjectVersion);
@@ -76,30 +108,114 @@ internal sealed class AdvisoryIssuer(
             await CollectSitesAsync(tx, matcher, affected, cancellationToken);
             await CollectTravellersAsync(tx, matcher, nowMs, affected, cancellationToken);
             await CollectSubscriptionsAsync(tx, matcher, trigger, affected, cancellationToken);
+            activity?.AddEvent(new ActivityEvent("affected collected"));
 
-            issued = new List<Advisory>(affected.Count);
-            if (affected.Count > 0)
-            {
-                deliveriesQueued = await WriteAdvisoriesAsync(tx, trigger, affected, now, issued, cancellationToken);
-            }
-
+            plan = await PlanAsync(tx, trigger, affected, now, cancellationToken);
+            pending = [.. affected.Keys.Where(c => resumeAfter is null || string.CompareOrdinal(c, resumeAfter) > 0)];
+            var batch = pending.AsSpan(0, Math.Min(pending.Length, options.IssueBatchSize)).ToArray();
+            pending = pending[batch.Length..];
+            await WriteBatchAsync(tx, plan, batch, issued, cancellationToken);
+            await SaveProgressAsync(tx, consumer, eventId, trigger, batch, pending.Length == 0, resumeAfter is not null, cancellationToken);
+            activity?.AddEvent(new ActivityEvent("written"));
             await tx.CommitAsync(cancellationToken);
+            activity?.AddEvent(new ActivityEvent("committed"));
         }
 
-        if (issued.Count > 0)
+        Committed(issued, plan, trigger.Cause);
+        activity?.AddEvent(new ActivityEvent("offered to streams"));
+        var total = issued.Count;
+        while (pending.Length > 0)
         {
-            broadcaster.Publish(issued);
-            outbox.NotifyCommitted();
-            if (deliveriesQueued)
+            var batch = pending[..Math.Min(pending.Length, options.IssueBatchSize)];
+            pending = pending[batch.Length..];
+            issued.Clear();
+            await using (var connection = await database.OpenAsync(cancellationToken))
+            await using (var tx = connection.BeginTransaction())
             {
-                webhookSignal.Notify();
+                if (!await IsCurrentAsync(tx, trigger, cancellationToken) || await ReadProgressAsync(tx, consumer, eventId, cancellationToken) is null)
+                {
+                    // A newer version was claimed meanwhile (its advisories follow ours), or another
+                    // delivery of this event finished the batches.
+                    await DeleteProgressAsync(tx, consumer, eventId, cancellationToken);
+                    await tx.CommitAsync(cancellationToken);
+                    logger.LogInformation("Stopped issuing {Subject} version {Version} after {Count} advisories: superseded", trigger.SubjectKey, trigger.SubjectVersion, total);
+                    break;
+                }
+
+                await WriteBatchAsync(tx, plan, batch, issued, cancellationToken);
+                await SaveProgressAsync(tx, consumer, eventId, trigger, batch, pending.Length == 0, true, cancellationToken);
+                await tx.CommitAsync(cancellationToken);
             }
 
-            Issued.Add(issued.Count, new KeyValuePair<string, object?>("cause", trigger.Cause.ToString()));
+            Committed(issued, plan, trigger.Cause);
+            total += issued.Count;
         }
 
-        logger.LogInformation("Event {EventId} ({Cause}) issued {Count} advisories", eventId, trigger.Cause, issued.Count);
-        return new IssueResult(IssueOutcome.Issued, issued);
+        logger.LogInformation("Event {EventId} ({Cause}) issued {Count} advisories", eventId, trigger.Cause, total);
+        return new IssueResult(IssueOutcome.Issued, plan.All);
+    }
+
+    /// <summary>After a batch commits: push to streams, wake the relay and the webhook dispatcher.</summary>
+    private void Committed(List<Advisory> issued, Plan plan, AdvisoryCause cause)
+    {
+        if (issued.Count == 0)
+        {
+            return;
+        }
+
+        broadcaster.Publish(issued);
+        outbox.NotifyCommitted();
+        if (plan.WebhooksQueued)
+        {
+            webhookSignal.Notify();
+            plan.WebhooksQueued = false;
+        }
+
+        plan.All.AddRange(issued);
+        Issued.Add(issued.Count, new KeyValuePair<string, object?>("cause", cause.ToString()));
+    }
+
+    private static async Task<bool> IsCurrentAsync(SqliteTransaction tx, AdvisoryTrigger trigger, CancellationToken ct)
+    {
+        await using var read = tx.Connection!.Command("SELECT version FROM subject_versions WHERE subject_key = $k", tx, ("$k", trigger.SubjectKey));
+        return await read.ExecuteScalarAsync(ct) is long version && version == trigger.SubjectVersion;
+    }
+
+    private static async Task<string?> ReadProgressAsync(SqliteTransaction tx, string consumer, string eventId, CancellationToken ct)
+    {
+        await using var read = tx.Connection!.Command(
+            "SELECT last_company_id FROM issue_progress WHERE consumer = $c AND event_id = $e", tx, ("$c", consumer), ("$e", eventId));
+        return await read.ExecuteScalarAsync(ct) as string;
+    }
+
+    private static async Task DeleteProgressAsync(SqliteTransaction tx, string consumer, string eventId, CancellationToken ct)
+    {
+        await using var delete = tx.Connection!.Command(
+            "DELETE FROM issue_progress WHERE consumer = $c AND event_id = $e", tx, ("$c", consumer), ("$e", eventId));
+        await delete.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Records how far the event got (in the batch's transaction), or that it is finished.</summary>
+    private static async Task SaveProgressAsync(
+        SqliteTransaction tx, string consumer, string eventId, AdvisoryTrigger trigger, string[] batch, bool finished, bool hadProgress, CancellationToken ct)
+    {
+        if (finished)
+        {
+            if (hadProgress)
+            {
+                await DeleteProgressAsync(tx, consumer, eventId, ct);
+            }
+
+            return;
+        }
+
+        await using var save = tx.Connection!.Command(
+            """
+            INSERT INTO issue_progress(consumer, event_id, subject_key, subject_version, last_company_id) VALUES ($c, $e, $k, $v, $last)
+            ON CONFLICT(consumer, event_id) DO UPDATE SET last_company_id = excluded.last_company_id
+            """,
+            tx, ("$c", consumer), ("$e", eventId), ("$k", trigger.SubjectKey), ("$v", trigger.SubjectVersion), ("$last", batch[^1]));
+        await save.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task<bool> AdvanceSubjectVersionAsync(SqliteTransaction tx, AdvisoryTrigger trigger, CancellationToken ct)
@@ -215,16 +331,14 @@ internal sealed class AdvisoryIssuer(
         }
     }
 
-    private async Task<bool> WriteAdvisoriesAsync(
-        SqliteTransaction tx, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, DateTimeOffset now,
-        List<Advisory> issued, CancellationToken ct)
+    /// <summary>What every batch of one event shares: the affected companies, their webhook endpoints, the measures.</summary>
+    private async Task<Plan> PlanAsync(SqliteTransaction tx, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, DateTimeOffset now, CancellationToken ct)
     {
-        var connection = tx.Connection!;
-        var nowMs = now.ToUnixTimeMilliseconds();
         var endpoints = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        await using (var command = connection.Command("SELECT endpoint_id, company_id FROM webhook_endpoints WHERE active = 1 ORDER BY endpoint_id", tx))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        if (affected.Count > 0)
         {
+            await using var command = tx.Connection!.Command("SELECT endpoint_id, company_id FROM webhook_endpoints WHERE active = 1 ORDER BY endpoint_id", tx);
+            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 var companyId = reader.GetString(1);
@@ -237,10 +351,37 @@ internal sealed class AdvisoryIssuer(
 
         var requiresAck = !trigger.IsCancel && trigger.Cause != AdvisoryCause.CrisisClosed && AdvisoryMessages.RequiresAcknowledgement(trigger.NewLevel);
         var recommended = trigger.Cause == AdvisoryCause.CrisisClosed ? [] : measures.For(trigger.NewLevel);
-        var issuedAt = Timestamp.FromDateTimeOffset(now);
-        var events = new List<(string Topic, string EventId, IMessage Message)>(affected.Count * 2);
+        return new Plan(trigger, affected, endpoints, requiresAck, recommended, now);
+    }
 
-        await using var readCompany = connection.Command("SELECT contacts, last_sequence FROM companies WHERE company_id = $id", tx, ("$id", ""));
+    /// <summary>Writes the advisories of a batch of companies (ordered by id) in the caller's transaction.</summary>
+    private static async Task WriteBatchAsync(SqliteTransaction tx, Plan plan, string[] batch, List<Advisory> issued, CancellationToken ct)
+    {
+        if (batch.Length == 0)
+        {
+            return;
+        }
+
+        var connection = tx.Connection!;
+        var trigger = plan.Trigger;
+        var now = plan.Now;
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var issuedAt = Timestamp.FromDateTimeOffset(now);
+        var events = new List<(string Topic, string EventId, IMessage Message)>(batch.Length * 2);
+
+        // One read for the batch's companies (contacts and last sequence), not one per company.
+        var companies = new Dictionary<string, (byte[] Contacts, long LastSequence)>(batch.Length, StringComparer.Ordinal);
+        await using (var read = connection.Command(
+            "SELECT company_id, contacts, last_sequence FROM companies WHERE company_id IN (SELECT value FROM json_each($ids))",
+            tx, ("$ids", JsonSerializer.Serialize(batch))))
+        await using (var reader = await read.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                companies[reader.GetString(0)] = ((byte[])reader.GetValue(1), reader.GetInt64(2));
+            }
+        }
+
         await using var bumpSequence = connection.Command("UPDATE companies SET last_sequence = $s WHERE company_id = $id", tx, ("$s", 0L), ("$id", ""));
         await using var insert = connection.Command(
             """
@@ -248,7 +389,7 @@ internal sealed class AdvisoryIssuer(
             VALUES ($id, $company, $seq, $cause, $level, $ack, $at, $data)
             """,
             tx, ("$id", ""), ("$company", ""), ("$seq", 0L), ("$cause", trigger.CauseEventId), ("$level", (int)trigger.NewLevel),
-            ("$ack", requiresAck ? 1 : 0), ("$at", nowMs), ("$data", Array.Empty<byte>()));
+            ("$ack", plan.RequiresAck ? 1 : 0), ("$at", nowMs), ("$data", Array.Empty<byte>()));
         await using var queue = connection.Command(
             """
             INSERT INTO webhook_deliveries(delivery_id, endpoint_id, company_id, advisory_id, replay, body, state, next_attempt_at, created_at)
@@ -256,23 +397,15 @@ internal sealed class AdvisoryIssuer(
             """,
             tx, ("$d", ""), ("$e", ""), ("$company", ""), ("$a", ""), ("$body", ""), ("$at", nowMs));
 
-        var queued = false;
-        foreach (var (companyId, found) in affected)
+        foreach (var companyId in batch)
         {
-            readCompany.Parameters["$id"].Value = companyId;
-            IReadOnlyList<SecurityContact> contacts;
-            long sequence;
-            await using (var reader = await readCompany.ExecuteReaderAsync(ct))
+            if (!companies.TryGetValue(companyId, out var company))
             {
-                if (!await reader.ReadAsync(ct))
-                {
-                    continue;
-                }
-
-                contacts = Company.Parser.ParseFrom((byte[])reader.GetValue(0)).Contacts;
-                sequence = reader.GetInt64(1) + 1;
+                continue; // deleted meanwhile
             }
 
+            var found = plan.Affected[companyId];
+            var sequence = company.LastSequence + 1;
             var advisory = new Advisory
             {
                 AdvisoryId = "adv-" + Guid.NewGuid().ToString("N"),
@@ -287,14 +420,14 @@ internal sealed class AdvisoryIssuer(
                 NewLevel = trigger.NewLevel,
                 Headline = trigger.Headline,
                 Description = trigger.Description,
-                AcknowledgementRequired = requiresAck,
+                AcknowledgementRequired = plan.RequiresAck,
                 IssuedAt = issuedAt,
                 CrisisId = trigger.CrisisId,
             };
             advisory.Categories.AddRange(trigger.Categories);
             advisory.CategoriesAdded.AddRange(trigger.CategoriesAdded);
             advisory.CategoriesRemoved.AddRange(trigger.CategoriesRemoved);
-            advisory.RecommendedMeasures.AddRange(recommended);
+            advisory.RecommendedMeasures.AddRange(plan.Recommended);
             advisory.AffectedSites.AddRange(found.Sites);
             advisory.AffectedTravellers.AddRange(found.Travellers);
             advisory.MatchedSubscriptionIds.AddRange(found.SubscriptionIds);
@@ -315,12 +448,12 @@ internal sealed class AdvisoryIssuer(
 
             var issuedEvent = AdvisoryMessages.IssuedEvent(advisory);
             events.Add((Topics.AdvisoryIssued, issuedEvent.EventId, issuedEvent));
-            if (AdvisoryMessages.EmailRequest(advisory, contacts, 1, now) is { } email)
+            if (AdvisoryMessages.EmailRequest(advisory, Company.Parser.ParseFrom(company.Contacts).Contacts, 1, now) is { } email)
             {
                 events.Add((Topics.NotificationRequested, email.EventId, email));
             }
 
-            if (endpoints.TryGetValue(companyId, out var endpointIds))
+            if (plan.Endpoints.TryGetValue(companyId, out var endpointIds))
             {
                 var body = AdvisoryMessages.WebhookBody("advisory.issued", advisory, now);
                 foreach (var endpointId in endpointIds)
@@ -331,7 +464,7 @@ internal sealed class AdvisoryIssuer(
                     queue.Parameters["$a"].Value = advisory.AdvisoryId;
                     queue.Parameters["$body"].Value = body;
                     await queue.ExecuteNonQueryAsync(ct);
-                    queued = true;
+                    plan.WebhooksQueued = true;
                 }
             }
 
@@ -339,7 +472,6 @@ internal sealed class AdvisoryIssuer(
         }
 
         await Outbox.AddRangeAsync(tx, events, ct);
-        return queued;
     }
 
     private static Affected Get(SortedDictionary<string, Affected> affected, string companyId)
@@ -351,6 +483,20 @@ internal sealed class AdvisoryIssuer(
         }
 
         return entry;
+    }
+
+    private sealed class Plan(
+        AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, Dictionary<string, List<string>> endpoints,
+        bool requiresAck, IReadOnlyList<LocalizedText> recommended, DateTimeOffset now)
+    {
+        public AdvisoryTrigger Trigger { get; } = trigger;
+        public SortedDictionary<string, Affected> Affected { get; } = affected;
+        public Dictionary<string, List<string>> Endpoints { get; } = endpoints;
+        public bool RequiresAck { get; } = requiresAck;
+        public IReadOnlyList<LocalizedText> Recommended { get; } = recommended;
+        public DateTimeOffset Now { get; } = now;
+        public List<Advisory> All { get; } = [];
+        public bool WebhooksQueued { get; set; }
     }
 
     private sealed class Affected
