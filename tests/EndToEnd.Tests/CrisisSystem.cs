@@ -82,18 +82,7 @@ public sealed class CrisisSystem : IAsyncDisposable
                     throw new InvalidOperationException("launcher exited:\n" + Output);
                 }
 
-                try
-                {
-                    return (await http.GetAsync(new Uri($"http://127.0.0.1:{port}{path}"))).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-                catch (TaskCanceledException)
-                {
-                    return false;
-                }
+                return await AnswersAsync(http, new Uri($"http://127.0.0.1:{port}{path}"));
             }, TimeSpan.FromMinutes(4), $"{app} healthy on {port}\n{Output}");
         }
     }
@@ -145,21 +134,24 @@ public sealed class CrisisSystem : IAsyncDisposable
     {
         var port = HealthEndpoints.Single(e => e.App == app).Port;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        await Eventually.TrueAsync(async () =>
+        await Eventually.TrueAsync(() => AnswersAsync(http, new Uri($"http://127.0.0.1:{port}/healthz")), TimeSpan.FromMinutes(2), $"{app} healthy again on {port}");
+    }
+
+    /// <summary>True when the URL answers with a success status; false while the process is not listening or too slow.</summary>
+    private static async Task<bool> AnswersAsync(HttpClient http, Uri url)
+    {
+        try
         {
-            try
-            {
-                return (await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"))).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-            catch (TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromMinutes(2), $"{app} healthy again on {port}");
+            return (await http.GetAsync(url)).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (TaskCanceledException)
+        {
+            return false;
+        }
     }
 
     private List<(int Pid, IReadOnlyList<string> CommandLine)> Descendants()

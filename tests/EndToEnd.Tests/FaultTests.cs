@@ -68,19 +68,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         // Fan-out 2: a crisis in Bamako starts a wellbeing check. Consular's sidecar dies right after
         // the declaration (the event and the question batches in flight); redis-server dies once some
         // questions are out.
-        var declared = await _levels.DeclareCrisisAsync(new DeclareCrisisRequest
-        {
-            Crisis = new CrisisDraft
-            {
-                Kind = CrisisKind.Attack,
-                Area = new Area { CountryCode = "ML", Circle = new Circle { Center = Bamako, RadiusMeters = 30_000 }, ZoneName = "Bamako" },
-                Title = new LocalizedText { Fr = "Attaques à Bamako", En = "Attacks in Bamako" },
-                Description = new LocalizedText { Fr = "Attaques armées.", En = "Armed attacks." },
-                StartTime = Timestamp.FromDateTime(DateTime.UtcNow),
-                Reason = "Attaques en cours",
-                StartWellbeingCheck = true,
-            },
-        }, Analyst());
+        var declared = await _levels.DeclareCrisisAsync(new DeclareCrisisRequest { Crisis = Scenario.AttackInBamako() }, Analyst());
         if (declared.Outcome == ChangeOutcome.Proposed)
         {
             await _levels.ApproveProposalAsync(new ApproveProposalRequest { ProposalId = declared.Proposal.ProposalId }, Analyst("analyst-marc"));

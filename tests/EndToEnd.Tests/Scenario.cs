@@ -248,25 +248,25 @@ public sealed class Scenario : IAsyncLifetime
         }, attache);
         await ThreatLevels.ApproveProposalAsync(new ApproveProposalRequest { ProposalId = proposed.Proposal.ProposalId }, secondAnalyst);
 
-        var declared = await ThreatLevels.DeclareCrisisAsync(new DeclareCrisisRequest
-        {
-            Crisis = new CrisisDraft
-            {
-                Kind = CrisisKind.Attack,
-                Area = new Area { CountryCode = "ML", Circle = new Circle { Center = Bamako, RadiusMeters = 30_000 }, ZoneName = "Bamako" },
-                Title = new LocalizedText { Fr = "Attaques à Bamako", En = "Attacks in Bamako" },
-                Description = new LocalizedText { Fr = "Attaques armées.", En = "Armed attacks." },
-                StartTime = Timestamp.FromDateTime(DateTime.UtcNow),
-                Reason = "Attaques en cours",
-                StartWellbeingCheck = true,
-            },
-        }, CrisisSystem.As(AnalystToken));
+        var declared = await ThreatLevels.DeclareCrisisAsync(new DeclareCrisisRequest { Crisis = AttackInBamako() }, CrisisSystem.As(AnalystToken));
         CrisisId = declared.Outcome == ChangeOutcome.Proposed
             ? (await ThreatLevels.ApproveProposalAsync(new ApproveProposalRequest { ProposalId = declared.Proposal.ProposalId }, secondAnalyst)).Crisis.CrisisId
             : declared.Crisis.CrisisId;
 
         LevelAlertId = await WaitForLevelAlertAsync();
     }
+
+    /// <summary>The crisis of the scenario: armed attacks within 30 km of Bamako, with a wellbeing check.</summary>
+    public static CrisisDraft AttackInBamako() => new()
+    {
+        Kind = CrisisKind.Attack,
+        Area = new Area { CountryCode = "ML", Circle = new Circle { Center = Bamako, RadiusMeters = 30_000 }, ZoneName = "Bamako" },
+        Title = new LocalizedText { Fr = "Attaques à Bamako", En = "Attacks in Bamako" },
+        Description = new LocalizedText { Fr = "Attaques armées.", En = "Armed attacks." },
+        StartTime = Timestamp.FromDateTime(DateTime.UtcNow),
+        Reason = "Attaques en cours",
+        StartWellbeingCheck = true,
+    };
 
     private async Task<string> WaitForLevelAlertAsync()
     {
