@@ -29,6 +29,9 @@ internal static class AdvisoriesRegistration
         services.AddSingleton(new MeasuresCatalogue(builder.Configuration));
         services.AddSingleton<CompanyStore>();
         services.AddSingleton<AdvisoryStore>();
+        services.AddSingleton<WalCheckpointer>();
+        services.AddHostedService(sp => sp.GetRequiredService<WalCheckpointer>());
+        services.AddSingleton<IssuerConnection>();
         services.AddSingleton<AdvisoryIssuer>();
         services.AddSingleton<AdvisoryBroadcaster>();
 

@@ -48,8 +48,10 @@ internal sealed class AdvisoryBroadcaster(AdvisoriesOptions options)
 /// <summary>One open stream's mailbox.</summary>
 internal sealed class AdvisorySubscriber(Action<AdvisorySubscriber> onDispose) : IDisposable
 {
+    // Synchronous continuations: the stream's writer resumes on the thread that committed the
+    // advisory (it has nothing left to do but push), instead of waiting for a thread-pool slot.
     private readonly Channel<Advisory> _channel = Channel.CreateBounded<Advisory>(
-        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, AllowSynchronousContinuations = true });
 
     private int _overflowed;
 

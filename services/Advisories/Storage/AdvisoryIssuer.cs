@@ -40,7 +40,7 @@ internal sealed record IssueResult(IssueOutcome Outcome, IReadOnlyList<Advisory>
 /// </list>
 /// </summary>
 internal sealed class AdvisoryIssuer(
-    SqliteDatabase database,
+    IssuerConnection writer,
     Outbox outbox,
     AdvisoryBroadcaster broadcaster,
     WebhookSignal webhookSignal,
@@ -62,9 +62,10 @@ internal sealed class AdvisoryIssuer(
         var issued = new List<Advisory>();
         Plan plan;
         string[] pending;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var tx = connection.BeginTransaction())
+        using (var lease = await writer.AcquireAsync(cancellationToken))
+        await using (var tx = lease.Connection.BeginTransaction())
         {
+            var connection = lease.Connection;
             activity?.AddEvent(new ActivityEvent("transaction begun"));
             string? resumeAfter = null;
             if (!await Inbox.TryRecordAsync(tx, consumer, eventId, cancellationToken))
@@ -129,8 +130,8 @@ internal sealed class AdvisoryIssuer(
             var batch = pending[..Math.Min(pending.Length, options.IssueBatchSize)];
             pending = pending[batch.Length..];
             issued.Clear();
-            await using (var connection = await database.OpenAsync(cancellationToken))
-            await using (var tx = connection.BeginTransaction())
+            using (var lease = await writer.AcquireAsync(cancellationToken))
+            await using (var tx = lease.Connection.BeginTransaction())
             {
                 if (!await IsCurrentAsync(tx, trigger, cancellationToken) || await ReadProgressAsync(tx, consumer, eventId, cancellationToken) is null)
                 {
