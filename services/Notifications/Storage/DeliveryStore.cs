@@ -522,8 +522,8 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         await trail.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Publishes unpublished trail rows as NotificationStatusChanged events (grouped by source,
-    /// many updates per event) through the outbox, in one transaction. Returns the rows published.</summary>
+    /// <summary>Publishes the trail rows after the cursor as NotificationStatusChanged events (grouped by source,
+    /// many updates per event) through the outbox and moves the cursor, in one transaction. Returns the rows published.</summary>
     public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
     {
         using var turn = await WriteTurnAsync(cancellationToken);
@@ -534,7 +534,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
             """
             SELECT t.id, d.source, d.source_alert_id, d.alert_version, d.recipient_id, t.channel, t.status, t.reason, t.at
             FROM status_trail t JOIN deliveries d ON d.id = t.delivery_id
-            WHERE t.published = 0 ORDER BY t.id LIMIT $n
+            WHERE t.id > (SELECT published_up_to FROM trail_cursor WHERE id = 1) ORDER BY t.id LIMIT $n
             """, tx, ("$n", maxRows)))
         {
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
@@ -570,7 +570,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         }
 
         await Outbox.AddRangeAsync(tx, events, cancellationToken);
-        await using (var mark = connection.Command("UPDATE status_trail SET published = 1 WHERE published = 0 AND id <= $max", tx, ("$max", rows[^1].Id)))
+        await using (var mark = connection.Command("UPDATE trail_cursor SET published_up_to = $max WHERE id = 1", tx, ("$max", rows[^1].Id)))
         {
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }

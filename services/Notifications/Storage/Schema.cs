@@ -61,8 +61,17 @@ internal static class Schema
             at INTEGER NOT NULL,
             published INTEGER NOT NULL DEFAULT 0
         );
-        CREATE INDEX IF NOT EXISTS ix_trail_unpublished ON status_trail(id) WHERE published = 0;
         CREATE INDEX IF NOT EXISTS ix_trail_delivery ON status_trail(delivery_id);
+        -- What is published is every trail row up to a cursor (ids grow with each commit: SQLite has one writer),
+        -- not a flag written back on each row. The 'published' column above is no longer written; a database made
+        -- before the cursor starts it below its first unpublished row.
+        DROP INDEX IF EXISTS ix_trail_unpublished;
+        CREATE TABLE IF NOT EXISTS trail_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            published_up_to INTEGER NOT NULL
+        );
+        INSERT OR IGNORE INTO trail_cursor(id, published_up_to)
+            SELECT 1, COALESCE((SELECT MIN(id) - 1 FROM status_trail WHERE published = 0), (SELECT MAX(id) FROM status_trail), 0);
         CREATE TABLE IF NOT EXISTS app_inbox (
             cursor INTEGER PRIMARY KEY AUTOINCREMENT,
             delivery_id INTEGER NOT NULL UNIQUE REFERENCES deliveries(id),
