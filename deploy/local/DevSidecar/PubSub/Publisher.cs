@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Dcis.Crisis.DevSidecar.Resources;
 using StackExchange.Redis;
 
@@ -125,24 +124,16 @@ public sealed class Publisher(SidecarOptions options, IReadOnlyDictionary<string
             return request.Data.ToArray();
         }
 
-        JsonObject envelope;
         try
         {
-            envelope = CloudEventEnvelope.Build(new CloudEventEnvelope.Request(
+            return CloudEventEnvelope.BuildBytes(new CloudEventEnvelope.Request(
                 options.AppId, request.Topic, request.PubsubName, request.DataContentType, request.Data,
-                TraceContext.ChildOf(request.TraceParent), request.TraceState ?? "", request.Metadata));
+                TraceContext.ChildOf(request.TraceParent), request.TraceState ?? "", request.Metadata), ttl);
         }
         catch (FormatException e)
         {
             throw DaprApiException.CloudEventsSer(request.PubsubName, e.Message);
         }
-
-        if (ttl is { } seconds)
-        {
-            CloudEventEnvelope.ApplyTtl(envelope, seconds);
-        }
-
-        return CloudEventEnvelope.Serialize(envelope);
     }
 
     /// <summary>Publishes one event; <paramref name="metadataField"/> controls whether the metadata map is stored.</summary>

@@ -84,7 +84,10 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             args.AddRange(["MAXLEN", "~", Settings.MaxLenApprox]);
         }
 
-        args.AddRange(["*", "data", data.ToArray()]);
+        // The envelope bytes are usually a whole array already: no copy then.
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : data.ToArray();
+        args.AddRange(["*", "data", bytes]);
         if (metadata is not null)
         {
             args.AddRange(["metadata", JsonSerializer.Serialize(metadata)]);

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.Diagnostics;
 
 namespace Dcis.Crisis.DevSidecar.PubSub;
 
@@ -8,13 +8,14 @@ public static class TraceContext
     /// <summary>A child of <paramref name="parent"/> (same trace id, new span id), or a new trace.</summary>
     public static string ChildOf(string? parent)
     {
-        var spanId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        // W3C ids need randomness, not secrecy: the runtime's fast generator, as Activity uses.
+        var spanId = ActivitySpanId.CreateRandom().ToHexString();
         var parts = parent?.Split('-');
         if (parts is { Length: 4 } && parts[1].Length == 32 && parts[3].Length == 2)
         {
             return $"00-{parts[1]}-{spanId}-{parts[3]}";
         }
 
-        return $"00-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}-{spanId}-01";
+        return $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{spanId}-01";
     }
 }

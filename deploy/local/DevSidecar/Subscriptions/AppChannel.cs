@@ -9,6 +9,7 @@ public sealed class AppChannel : IDisposable
     private readonly HttpClient _http;
     private readonly SemaphoreSlim? _concurrency;
     private readonly SidecarOptions _options;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _routes = new(StringComparer.Ordinal);
 
     public AppChannel(SidecarOptions options)
     {
@@ -27,6 +28,10 @@ public sealed class AppChannel : IDisposable
     }
 
     public bool Enabled => _options.AppPort > 0;
+
+    /// <summary>The absolute URI of a route path, parsed once per path (not per delivery).</summary>
+    public Uri Route(string path) =>
+        _routes.GetOrAdd(path, static (p, baseAddress) => new Uri(baseAddress, p.TrimStart('/')), _http.BaseAddress!);
 
     /// <summary>Waits until the app accepts TCP connections on its port, as daprd does before reading subscriptions.</summary>
     public async Task WaitForPortAsync(CancellationToken cancellationToken)

@@ -93,7 +93,7 @@ public sealed class Deliverer(
 
     private async Task<Outcome> PostAsync(string path, byte[] body, CloudEventFields fields, StreamMessage message, string pubsubName, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
+        using var request = new HttpRequestMessage(HttpMethod.Post, channel.Route(path))
         {
             Content = AppChannel.CloudEventContent(body, CloudEventEnvelope.CloudEventsContentType),
         };
