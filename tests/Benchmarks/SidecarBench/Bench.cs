@@ -24,6 +24,7 @@ public static class Bench
     {
         var padding = new string('x', 160);
         await using var redis = await RedisServer.StartAsync();
+        Console.WriteLine($"delivery concurrency: {Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "10"}");
         Console.WriteLine($"messages per run: {messages}; payload ≈ {JsonSerializer.Serialize(new BenchEvent(0, 0, padding)).Length} bytes; cores: {Environment.ProcessorCount}");
 
         // Warm-up of the baseline too (JIT, connections), so that neither side is measured cold.
@@ -32,7 +33,8 @@ public static class Bench
         using var resources = new TempDirectory();
         DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, "bench-pubsub", new Dictionary<string, string>
         {
-            ["concurrency"] = "32",
+            // The component of deploy/components (concurrency 10, Dapr's default) unless overridden.
+            ["concurrency"] = Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "10",
             ["queueDepth"] = "200",
         });
         var received = new ConcurrentQueue<(int N, long Latency)>();
