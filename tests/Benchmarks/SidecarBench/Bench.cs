@@ -85,6 +85,15 @@ public static class Bench
             Report("dev sidecar, bulk publish (batches of 500)", bulk);
             cpu.Report(messages);
             bulkRatios.Add(bulk.Rate / raw.Rate);
+            if (round == Rounds)
+            {
+                // What the app alone costs: the envelopes POSTed straight to it (no sidecar, no Redis) by
+                // an HTTP client in this process, 10 in flight. No sidecar can deliver faster than this.
+                var floor = await DirectToAppAsync(appPort, received, messages, padding);
+                Report("no sidecar: HTTP POST straight to the app", floor);
+                cpu.Report(messages);
+                Console.WriteLine($"    ratio direct/raw {floor.Rate / raw.Rate:0.00}× (the ceiling for any sidecar on this machine now)");
+            }
             Console.WriteLine($"    ratio bulk/raw {bulk.Rate / raw.Rate:0.00}×, p99 bulk {bulk.P99Ms:0.0} ms vs raw {raw.P99Ms:0.0} ms");
         }
 
@@ -166,6 +175,34 @@ public static class Bench
         await Task.WhenAll(sends);
         await consumer;
         return Summarize(messages, started.Elapsed, latencies);
+    }
+
+    private static async Task<Result> DirectToAppAsync(int appPort, ConcurrentQueue<(int N, long Latency)> received, int messages, string padding)
+    {
+        received.Clear();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}/") };
+        using var window = new SemaphoreSlim(10);
+        var started = Stopwatch.StartNew();
+        var sends = Enumerable.Range(0, messages).Select(async i =>
+        {
+            await window.WaitAsync();
+            try
+            {
+                var data = JsonSerializer.Serialize(new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
+                var envelope = $$"""{"data":{{data}},"datacontenttype":"application/json","id":"{{Guid.NewGuid()}}","pubsubname":"bench-pubsub","source":"bench-pub","specversion":"1.0","topic":"bench","type":"com.dapr.event.sent"}""";
+                using var content = new StringContent(envelope, System.Text.Encoding.UTF8);
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json");
+                using var response = await http.PostAsync(new Uri("events/bench", UriKind.Relative), content);
+                response.EnsureSuccessStatusCode();
+            }
+            finally
+            {
+                window.Release();
+            }
+        }).ToList();
+        await Task.WhenAll(sends);
+        var elapsed = started.Elapsed;
+        return Summarize(messages, elapsed, received.Select(r => r.Latency));
     }
 
     private static async Task<Result> SidecarAsync(DaprClient client, ConcurrentQueue<(int N, long Latency)> received, int messages, string padding, bool bulk)
