@@ -20,6 +20,12 @@ namespace Dcis.Crisis.ThreatLevels.Storage;
 /// Writes are serialised (one writer: SQLite has one anyway) so that version checks, the gap-free
 /// global sequence and the snapshot swap happen in commit order. Every applied change writes its
 /// history row, the current row and its event (outbox) in one transaction.
+/// A change whose effective_time is later than now is accepted, versioned, recorded and published at
+/// once (ThreatLevelChanged carries the effective time, so consumers can schedule what they do);
+/// effective-level queries return it only from that time (see <see cref="AssessmentEntry"/>), while
+/// GetAssessment/ListAssessments show the latest version (the one the next change must be based on).
+/// A change at level UNSPECIFIED retires a zone: its places read the country's level from its effective
+/// time, and its event's new_level is that country level.
 /// </summary>
 public sealed class ThreatLevelStore : IDisposable
 {
