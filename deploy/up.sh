@@ -12,7 +12,9 @@ data_dir="${DATA_DIR:-$(pwd)/.data}"
 launcher=deploy/local/Launcher/bin/Release/net10.0/Dcis.Crisis.Launcher.dll
 crisis="dotnet services/Cli/bin/Release/net10.0/crisis.dll --data-dir $data_dir"
 
-dotnet "$launcher" --file deploy/dapr.yaml --data-dir "$data_dir" "$@" &
+# --private-redis: everything lives in the data directory, even if a system Redis answers on the
+# component's default address (Debian's redis-server package starts one on localhost:6379).
+dotnet "$launcher" --file deploy/dapr.yaml --data-dir "$data_dir" --private-redis "$@" &
 launcher_pid=$!
 # A background job of a script ignores SIGINT, so Ctrl-C is forwarded as SIGTERM (the launcher stops
 # every app and sidecar, then redis-server, on either).

@@ -59,7 +59,9 @@ public sealed class CrisisSystem : IAsyncDisposable
         }
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
-        foreach (var arg in new[] { launcher, "--file", Path.Combine(root, "deploy/dapr.yaml"), "--data-dir", DataDir })
+        // A private redis-server always: a Redis left running on the component's default address would carry
+        // streams of earlier runs.
+        foreach (var arg in new[] { launcher, "--file", Path.Combine(root, "deploy/dapr.yaml"), "--data-dir", DataDir, "--private-redis" })
         {
             start.ArgumentList.Add(arg);
         }
