@@ -16,8 +16,11 @@ namespace Dcis.Crisis.Notifications.Bench;
 /// Runs, in one go on this machine: (1) raw XADD with redis-benchmark against a private
 /// redis-server; (2) one 100,000-recipient request (100 CloudEvent batches of 1,000, posted to the
 /// subscription endpoint as the sidecar would, 4 in flight) through the notifications service in a
-/// child process, until every record is written and every message handed to the sink provider;
-/// (3) RSS of that process vs a bare ASP.NET Core gRPC app. Prints figures and ratios.
+/// child process, until every record is written and every message handed to the sink provider
+/// (an in-process counting SMS provider: the SMS gateway's HTTP hop is not measured), with the
+/// service's CPU time; (3) RSS of that process (before and after) vs a bare ASP.NET Core gRPC app
+/// as <c>dotnet new grpc</c> makes it, run from the same runtimeconfig (same GC settings). No sidecar
+/// runs: the outbox relay's publishes of the status events fail and back off. Prints figures and ratios.
 /// </summary>
 internal static class Orchestrator
 {
