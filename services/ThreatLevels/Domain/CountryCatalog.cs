@@ -14,12 +14,19 @@ public sealed class CountryCatalog
 {
     private readonly FrozenDictionary<string, Country> _countries;
     private readonly FrozenDictionary<string, Subdivision> _subdivisions;
+    private readonly FrozenDictionary<string, Country> _withoutSubdivisions;
 
     private CountryCatalog(IEnumerable<Country> countries)
     {
         _countries = countries.ToFrozenDictionary(c => c.Code, StringComparer.Ordinal);
         _subdivisions = _countries.Values.SelectMany(c => c.Subdivisions).ToFrozenDictionary(s => s.Code, StringComparer.Ordinal);
         Codes = [.. _countries.Keys.Order(StringComparer.Ordinal)];
+        _withoutSubdivisions = _countries.Values.Select(c =>
+        {
+            var light = c.Clone();
+            light.Subdivisions.Clear();
+            return light;
+        }).ToFrozenDictionary(c => c.Code, StringComparer.Ordinal);
     }
 
     /// <summary>Every country code, sorted.</summary>
@@ -39,6 +46,9 @@ public sealed class CountryCatalog
 
     /// <summary>The country with its subdivisions, or null.</summary>
     public Country? Find(string code) => _countries.GetValueOrDefault(code);
+
+    /// <summary>The country without its subdivisions (shared: never mutate it), or null.</summary>
+    public Country? FindWithoutSubdivisions(string code) => _withoutSubdivisions.GetValueOrDefault(code);
 
     /// <summary>The subdivision, or null.</summary>
     public Subdivision? FindSubdivision(string code) => _subdivisions.GetValueOrDefault(code);

@@ -236,17 +236,7 @@ internal sealed class ThreatLevelsGrpcService(
                 break;
             }
 
-            var country = catalog.Find(code)!;
-            if (request.IncludeSubdivisions)
-            {
-                response.Countries.Add(country);
-            }
-            else
-            {
-                var light = country.Clone();
-                light.Subdivisions.Clear();
-                response.Countries.Add(light);
-            }
+            response.Countries.Add(request.IncludeSubdivisions ? catalog.Find(code)! : catalog.FindWithoutSubdivisions(code)!);
         }
 
         return Task.FromResult(response);
