@@ -25,6 +25,9 @@ public static class CrisisAuthentication
             {
                 // Keep claim names as the token spells them ("role", "post_id"), no WS-* mapping.
                 jwt.MapInboundClaims = false;
+                // Validate each distinct token once (until it expires, at most 5 minutes), not on every call.
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new CachingJsonWebTokenHandler { MapInboundClaims = false });
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidateIssuer = true,
