@@ -88,43 +88,93 @@ internal sealed class Dispatcher : BackgroundService
             return 0;
         }
 
-        var results = new (ClaimedDelivery, SendResult, NextStep, TimeSpan)[claimed.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = cancellationToken },
-            async (i, ct) =>
-            {
-                var claim = claimed[i];
-                var result = await SendAsync(provider, claim.Message, ct);
-                var step = DeliveryRules.Decide(result, claim.AttemptsOnAddress, claim.AddressIndex, claim.Addresses.Count, _options.MaxAttemptsPerAddress);
-                results[i] = (claim, result, step, DeliveryRules.Backoff(_options.RetryBaseDelay, claim.AttemptsOnAddress));
-            });
-
-        var now = _clock.GetUtcNow();
-        await _store.CompleteAsync(results, now, cancellationToken);
-        foreach (var (claim, _, step, _) in results)
+        // Each result is recorded as soon as the recorder is free, not once the whole claim is sent: a
+        // crash (kill -9) between a hand-over and its record makes the message go out again after the
+        // restart, so what is sent but unrecorded must stay small — the messages in flight plus one
+        // recording transaction's worth — rather than a whole claim.
+        var done = System.Threading.Channels.Channel.CreateUnbounded<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)>(
+            new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        var sending = SendAllAsync(provider, claimed, done.Writer, cancellationToken);
+        var fallbacks = 0;
+        try
         {
-            if (step == NextStep.Done)
+            var group = new List<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)>();
+            while (await done.Reader.WaitToReadAsync(cancellationToken))
             {
-                NotificationsMetrics.Count(provider.Channel, DeliveryStatus.Sent);
-                NotificationsMetrics.Sent(provider.Channel, now - DateTimeOffset.FromUnixTimeMilliseconds(claim.RequestedAtMs));
-                if (provider.Channel == Channel.AppInbox)
+                group.Clear();
+                while (group.Count < _options.ClaimBatchSize && done.Reader.TryRead(out var result))
                 {
-                    _inbox.Notify(claim.Message.Address.Value);
+                    group.Add(result);
                 }
-            }
-            else if (step == NextStep.Failed)
-            {
-                NotificationsMetrics.Count(provider.Channel, DeliveryStatus.Failed);
+
+                fallbacks += await RecordAsync(provider.Channel, group, cancellationToken);
             }
         }
+        finally
+        {
+            // The senders stop on their own (or on cancellation); their failure, if any, surfaced above.
+            await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
 
-        var fallbacks = results.Count(r => r.Item3 == NextStep.Fallback);
         if (fallbacks > 0)
         {
             _logger.LogInformation("{Count} deliveries fell back from {Channel} to their next address", fallbacks, provider.Channel);
         }
 
         return claimed.Count;
+    }
+
+    private async Task SendAllAsync(IChannelProvider provider, IReadOnlyList<ClaimedDelivery> claimed,
+        System.Threading.Channels.ChannelWriter<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)> done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Parallel.ForEachAsync(claimed,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = cancellationToken },
+                async (claim, ct) =>
+                {
+                    var result = await SendAsync(provider, claim.Message, ct);
+                    var step = DeliveryRules.Decide(result, claim.AttemptsOnAddress, claim.AddressIndex, claim.Addresses.Count, _options.MaxAttemptsPerAddress);
+                    await done.WriteAsync((claim, result, step, DeliveryRules.Backoff(_options.RetryBaseDelay, claim.AttemptsOnAddress)), ct);
+                });
+            done.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            done.TryComplete(ex);
+            throw;
+        }
+    }
+
+    /// <summary>Records one group of results in one transaction, then counts them; returns how many fell back.</summary>
+    private async Task<int> RecordAsync(Channel channel, List<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)> group,
+        CancellationToken cancellationToken)
+    {
+        var now = _clock.GetUtcNow();
+        await _store.CompleteAsync(group, now, cancellationToken);
+        var fallbacks = 0;
+        foreach (var (claim, _, step, _) in group)
+        {
+            if (step == NextStep.Done)
+            {
+                NotificationsMetrics.Count(channel, DeliveryStatus.Sent);
+                NotificationsMetrics.Sent(channel, now - DateTimeOffset.FromUnixTimeMilliseconds(claim.RequestedAtMs));
+                if (channel == Channel.AppInbox)
+                {
+                    _inbox.Notify(claim.Message.Address.Value);
+                }
+            }
+            else if (step == NextStep.Failed)
+            {
+                NotificationsMetrics.Count(channel, DeliveryStatus.Failed);
+            }
+            else if (step == NextStep.Fallback)
+            {
+                fallbacks++;
+            }
+        }
+
+        return fallbacks;
     }
 
     private async Task<SendResult> SendAsync(IChannelProvider provider, OutgoingMessage message, CancellationToken cancellationToken)
