@@ -123,8 +123,15 @@ internal static class ThreatLevelsCommands
     private static Command LevelsSet(CliContext ctx)
     {
         var target = TargetArgument();
-        var level = LevelOption("--level", $"The new level: {LevelChoices}.", required: true);
+        var level = LevelOption("--level", $"The new level: {LevelChoices}; 'retire' for a zone id: its places read the country's level again.", required: true);
+        level.CustomParser = r => r.Tokens.Count > 0 && Norm(r.Tokens[^1].Value) == "retire"
+            ? ThreatLevel.Unspecified
+            : ParseOne(r, ParseLevel, "level", LevelChoices + "|retire");
         var reason = new Option<string>("--reason") { Description = "Why the change is made (at most 500 characters).", Required = true };
+        var effectiveTime = new Option<DateTimeOffset?>("--effective-time")
+        {
+            Description = "When the change takes effect, ISO 8601 (default: now). It is recorded and announced at once; effective-level queries count it from then.",
+        };
         var categories = new Option<CategoryRating[]>("--category")
         {
             Description = "Threat rating as category:severity, e.g. terrorism:severe civil-unrest:high (repeatable; replaces the current ratings, "
@@ -150,7 +157,7 @@ internal static class ThreatLevelsCommands
         };
         var command = new Command("set", "Set a country or zone level: applied at once, or PROPOSED for a second analyst (raising to 4, attachés).")
         {
-            target, level, reason, categories, summaryFr, summaryEn, adviceFr, adviceEn, emergency, subdivisions, zoneName, expectedVersion,
+            target, level, reason, effectiveTime, categories, summaryFr, summaryEn, adviceFr, adviceEn, emergency, subdivisions, zoneName, expectedVersion,
         };
         command.SetAction((parse, ct) => CliContext.RunAsync(async () =>
         {
@@ -194,6 +201,11 @@ internal static class ThreatLevelsCommands
                 Emergency = parse.GetValue(emergency),
                 ExpectedVersion = parse.GetValue(expectedVersion) ?? current?.Version ?? 0,
             };
+            if (parse.GetValue(effectiveTime) is { } at)
+            {
+                draft.EffectiveTime = Timestamp.FromDateTimeOffset(at);
+            }
+
             if (codes.Length > 0)
             {
                 draft.Area = new Area { CountryCode = country, SubdivisionCodes = { codes }, ZoneName = draft.Area.ZoneName };
