@@ -11,16 +11,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Dcis.Crisis.Consular.Tests;
 
-/// <summary>A clock the test moves by hand.</summary>
-public sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
-
 /// <summary>The consular service on real Kestrel and SQLite, with a manual clock and the background job off.</summary>
 public sealed class ConsularTestHost : IAsyncLifetime
 {

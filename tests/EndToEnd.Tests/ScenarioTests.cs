@@ -16,10 +16,6 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    private static Task<List<Sinks.Sms>> SmsToAsync(string number) => Sinks.SmsAsync(number);
-
-    private static Task<List<Sinks.Mail>> MailToAsync(string address) => Sinks.MailAsync(address);
-
     private async Task<List<InboxMessage>> InboxAsync(Person person, Func<List<InboxMessage>, bool> enough)
     {
         var token = scenario.System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId);
@@ -59,8 +55,8 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 
     private async Task<List<string>> Level4TextsAsync(Person person) => person.Preferred switch
     {
-        Channel.Email => [.. (await MailToAsync(person.Email)).Select(m => m.Subject).Where(IsLevel4Any)],
-        Channel.Sms => [.. (await SmsToAsync(person.Mobile)).Select(m => m.Text).Where(IsLevel4Any)],
+        Channel.Email => [.. (await Sinks.MailAsync(person.Email)).Select(m => m.Subject).Where(IsLevel4Any)],
+        Channel.Sms => [.. (await Sinks.SmsAsync(person.Mobile)).Select(m => m.Text).Where(IsLevel4Any)],
         _ => [.. (await InboxAsync(person, list => list.Any(m => IsLevel4Any(m.Subject + m.Body)))).Select(m => m.Subject + " " + m.Body).Where(IsLevel4Any)],
     };
 
@@ -85,8 +81,8 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         Assert.Equal(scenario.People.Count(p => p.PresentInMali), status.Alert.Counts.Targeted);
         foreach (var person in scenario.People.Where(p => !p.PresentInMali))
         {
-            Assert.DoesNotContain(await MailToAsync(person.Email), m => IsLevel4Any(m.Subject));
-            Assert.DoesNotContain(await SmsToAsync(person.Mobile), m => IsLevel4Any(m.Text));
+            Assert.DoesNotContain(await Sinks.MailAsync(person.Email), m => IsLevel4Any(m.Subject));
+            Assert.DoesNotContain(await Sinks.SmsAsync(person.Mobile), m => IsLevel4Any(m.Text));
         }
     }
 

@@ -40,8 +40,7 @@ internal sealed class RecipientBatchWriter : IDisposable
         _size = size;
         _json = new Utf8JsonWriter(_buffer);
         _outboxInsert = tx.Connection!.Command(
-            "INSERT INTO outbox(event_id, topic, type, data, traceparent, created_at) VALUES ($id, $topic, $type, $data, $trace, $at)",
-            tx, ("$id", ""), ("$topic", Topics.NotificationRequested), ("$type", NotificationRequested.Descriptor.FullName), ("$data", ""),
+            Outbox.InsertSql, tx, ("$id", ""), ("$topic", Topics.NotificationRequested), ("$type", NotificationRequested.Descriptor.FullName), ("$data", ""),
             ("$trace", Activity.Current?.Id), ("$at", ""));
         _batchInsert = tx.Connection!.Command("INSERT INTO alert_batches(event_id, alert_id, version) VALUES ($e, $a, $v)", tx,
             ("$e", ""), ("$a", envelope.SourceAlertId), ("$v", envelope.AlertVersion));

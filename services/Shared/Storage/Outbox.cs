@@ -27,18 +27,13 @@ public sealed class Outbox(OutboxSignal signal)
         CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox(seq) WHERE sent_at IS NULL;
         """;
 
+    /// <summary>The one row shape of an outbox event; writers that format their own JSON (large batches) use it too.</summary>
+    public const string InsertSql =
+        "INSERT INTO outbox(event_id, topic, type, data, traceparent, created_at) VALUES ($id, $topic, $type, $data, $trace, $at)";
+
     /// <summary>Adds an event to the outbox inside the caller's transaction.</summary>
-    public static async Task AddAsync(SqliteTransaction transaction, string topic, string eventId, IMessage message, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        var e = OutgoingEvent.From(topic, eventId, message);
-        await using var command = transaction.Connection!.Command(
-            "INSERT INTO outbox(event_id, topic, type, data, traceparent, created_at) VALUES ($id, $topic, $type, $data, $trace, $at)",
-            transaction,
-            ("$id", e.EventId), ("$topic", e.Topic), ("$type", e.Type), ("$data", e.JsonData), ("$trace", e.TraceParent),
-            ("$at", DateTimeOffset.UtcNow.ToString("O")));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public static Task AddAsync(SqliteTransaction transaction, string topic, string eventId, IMessage message, CancellationToken cancellationToken) =>
+        AddRangeAsync(transaction, [(topic, eventId, message)], cancellationToken);
 
     /// <summary>Adds several events (one prepared statement, same transaction).</summary>
     public static async Task AddRangeAsync(SqliteTransaction transaction, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
@@ -46,8 +41,7 @@ public sealed class Outbox(OutboxSignal signal)
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(events);
         await using var command = transaction.Connection!.Command(
-            "INSERT INTO outbox(event_id, topic, type, data, traceparent, created_at) VALUES ($id, $topic, $type, $data, $trace, $at)",
-            transaction, ("$id", ""), ("$topic", ""), ("$type", ""), ("$data", ""), ("$trace", null), ("$at", ""));
+            InsertSql, transaction, ("$id", ""), ("$topic", ""), ("$type", ""), ("$data", ""), ("$trace", null), ("$at", ""));
         foreach (var (topic, eventId, message) in events)
         {
             var e = OutgoingEvent.From(topic, eventId, message);

@@ -1,6 +1,7 @@
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Consular.V1;
 using Dcis.Crisis.Shared.Security;
+using Dcis.Crisis.Testing;
 using Grpc.Core;
 
 namespace Dcis.Crisis.Consular.Tests.Grpc;

@@ -1,4 +1,5 @@
 using Dcis.Crisis.Notifications.Domain;
+using Dcis.Crisis.Testing;
 
 namespace Dcis.Crisis.Notifications.Tests.Domain;
 
