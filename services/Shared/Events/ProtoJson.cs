@@ -1,3 +1,4 @@
+using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
@@ -18,6 +19,21 @@ public static class ProtoJson
     /// <summary>Parses proto JSON into a message.</summary>
     public static T Parse<T>(string json)
         where T : IMessage<T>, new() => Parser.Parse<T>(json);
+
+    /// <summary>Parses UTF-8 proto JSON (a UTF-8 byte order mark is skipped) into a message without
+    /// first building the whole text as a string.</summary>
+    public static T Parse<T>(ArraySegment<byte> utf8Json)
+        where T : IMessage<T>, new()
+    {
+        if (utf8Json.Array is null || utf8Json.Count == 0)
+        {
+            return Parser.Parse<T>(string.Empty);
+        }
+
+        using var stream = new MemoryStream(utf8Json.Array, utf8Json.Offset, utf8Json.Count, writable: false);
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096);
+        return Parser.Parse<T>(reader);
+    }
 
     /// <summary>Parses proto JSON for a runtime descriptor.</summary>
     public static IMessage Parse(MessageDescriptor descriptor, string json)

@@ -63,7 +63,11 @@ public static class CrisisHostingExtensions
     public static WebApplication MapCrisisDefaults(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseCloudEvents(new CloudEventsMiddlewareOptions { ForwardCloudEventPropertiesAsHeaders = true });
+        // Subscription endpoints (MapSubscription) read the CloudEvent envelope from the request bytes themselves;
+        // every other endpoint (a hand-mapped dead-letter route, say) gets the middleware's unwrapping as before.
+        app.UseWhen(
+            static http => Microsoft.AspNetCore.Http.EndpointHttpContextExtensions.GetEndpoint(http)?.Metadata.GetMetadata<ReadsCloudEventEnvelope>() is null,
+            static branch => branch.UseCloudEvents(new CloudEventsMiddlewareOptions { ForwardCloudEventPropertiesAsHeaders = true }));
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcHealthChecksService().AllowAnonymous();

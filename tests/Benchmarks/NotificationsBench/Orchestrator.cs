@@ -94,6 +94,7 @@ internal static class Orchestrator
         Console.WriteLine($"RSS notifications after the run:       {serviceRss,12:N0} MB");
         Console.WriteLine($"  notifications RSS before the run: {idleRss}; after: {serviceRssParts}");
         Console.WriteLine($"  notifications managed memory after: {serviceMemory}");
+        Console.WriteLine($"  notifications RSS by mapping after (top): {TopMappings(service.Id)}");
         Console.WriteLine($"RSS bare ASP.NET Core gRPC app:        {bareRss,12:N0} MB    (as dotnet new grpc: CreateBuilder, AddGrpc, health service; warmed with 1,000 calls)");
         Console.WriteLine($"  bare app RSS: {bareRssParts}; with CreateSlimBuilder instead: {slimRssParts}");
         Console.WriteLine($"ratio RSS notifications / bare:        {serviceRss / bareRss,12:N2}   (target <= 2.00)");
@@ -270,6 +271,28 @@ internal static class Orchestrator
         var status = File.ReadLines($"/proc/{pid}/status").ToList();
         string Mb(string key) => (double.Parse(status.First(l => l.StartsWith(key, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).ToString("N0", CultureInfo.InvariantCulture);
         return $"{Mb("VmRSS:")} MB = anon {Mb("RssAnon:")} + file {Mb("RssFile:")} + shmem {Mb("RssShmem:")}";
+    }
+
+    /// <summary>RSS summed by mapping name from /proc/PID/smaps (anonymous mappings as [anon]), largest first.</summary>
+    private static string TopMappings(int pid)
+    {
+        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
+        var name = "[anon]";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length > 0 && parts[0].Contains('-', StringComparison.Ordinal) && !parts[0].EndsWith(':'))
+            {
+                name = parts.Length >= 6 ? Path.GetFileName(string.Join(' ', parts[5..])) : "[anon]";
+                name = name.Length == 0 ? string.Join(' ', parts[5..]) : name;
+            }
+            else if (parts.Length >= 2 && parts[0] == "Rss:")
+            {
+                byName[name] = byName.GetValueOrDefault(name) + long.Parse(parts[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return string.Join(", ", byName.OrderByDescending(kv => kv.Value).Take(8).Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value / 1024.0:N1} MB")));
     }
 
     private static double RssMb(int pid)
