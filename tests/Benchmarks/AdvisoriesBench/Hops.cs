@@ -98,10 +98,30 @@ internal sealed class HopRecorder : IDisposable
 
     private sealed record Span(string Label, DateTime Start, DateTime End, (string Name, DateTime At)[] Events);
 
+    /// <summary>Key of an iteration's GC pause in this process (a duration, not a milestone).</summary>
+    public const string GcPaused = "gc paused";
+
+    /// <summary>Prints the milestones of the slowest iterations (what the tail is made of), each hop's delta.</summary>
+    public static void PrintSlowest(List<Dictionary<string, double>> iterations, int count)
+    {
+        const string Received = "bench: advisory received on stream";
+        foreach (var iteration in iterations.Where(i => i.ContainsKey(Received)).OrderByDescending(i => i[Received]).Take(count))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   slow iteration: {iteration[Received]:F2} ms; GC paused this process {iteration.GetValueOrDefault(GcPaused):F1} ms during it"));
+            var previous = double.NaN;
+            foreach (var (key, value) in iteration.Where(p => p.Key != GcPaused).OrderBy(p => p.Value))
+            {
+                var delta = double.IsNaN(previous) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"  (+{value - previous:F2})");
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"     {value,8:F2}  {key}{delta}"));
+                previous = value;
+            }
+        }
+    }
+
     /// <summary>Prints p50/p99 of every milestone over the iterations, in time order.</summary>
     public static void Print(List<Dictionary<string, double>> iterations)
     {
-        var keys = iterations.SelectMany(i => i.Keys).Distinct(StringComparer.Ordinal).ToList();
+        var keys = iterations.SelectMany(i => i.Keys).Where(k => k != GcPaused).Distinct(StringComparer.Ordinal).ToList();
         var rows = keys.Select(k =>
         {
             var values = iterations.Where(i => i.ContainsKey(k)).Select(i => i[k]).ToList();
@@ -143,6 +163,8 @@ internal sealed class StreamObserver : IAsyncDisposable
     {
         var options = ConfigurationOptions.Parse(endPoint);
         options.AsyncTimeout = 10_000;
+        // RESP2: XREAD replies as nested arrays (RESP3 returns a map, which the parsing below does not read).
+        options.Protocol = RedisProtocol.Resp2;
         return new StreamObserver(await ConnectionMultiplexer.ConnectAsync(options), key);
     }
 
@@ -189,14 +211,22 @@ internal sealed class StreamObserver : IAsyncDisposable
                 continue;
             }
 
-            // [[key, [[id, fields], ...]]]
-            foreach (var stream in (RedisResult[])result!)
+            try
             {
-                foreach (var entry in (RedisResult[])((RedisResult[])stream!)[1]!)
+                // [[key, [[id, fields], ...]]]
+                foreach (var stream in (RedisResult[])result!)
                 {
-                    last = (string)((RedisResult[])entry!)[0]!;
-                    _arrivals.Enqueue(now);
+                    foreach (var entry in (RedisResult[])((RedisResult[])stream!)[1]!)
+                    {
+                        last = (string)((RedisResult[])entry!)[0]!;
+                        _arrivals.Enqueue(now);
+                    }
                 }
+            }
+            catch (InvalidCastException e)
+            {
+                LastError = "reply: " + e.Message;
+                return;
             }
         }
     }

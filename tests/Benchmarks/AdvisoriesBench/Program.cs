@@ -23,7 +23,7 @@ var smallChanges = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCul
 const string WaveCountry = "ML";
 const string SmallCountry = "SN";
 
-Console.WriteLine($"AdvisoriesBench: {companies:N0} companies, {companies * sitesPerCompany:N0} sites ({Environment.ProcessorCount} cores)");
+Console.WriteLine($"AdvisoriesBench: {companies:N0} companies, {companies * sitesPerCompany:N0} sites ({Environment.ProcessorCount} cores; GC {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode})");
 using var data = new TempDirectory("adv-bench");
 await using var redis = await RedisServer.StartAsync();
 using var resources = new TempDirectory("adv-bench-resources");
@@ -172,6 +172,7 @@ await using (var observer = await StreamObserver.StartAsync(redis.EndPoint, Topi
         var seen = observer.Count;
         using var root = HopRecorder.Source.StartActivity("B iteration");
         recorder.Track(root!.TraceId);
+        var pausedBefore = GC.GetTotalPauseDuration();
         var result = await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(SmallCountry, level, smallVersion) });
         var t = Stopwatch.GetTimestamp();
         smallVersion = result.Assessment.Version;
@@ -181,7 +182,9 @@ await using (var observer = await StreamObserver.StartAsync(redis.EndPoint, Topi
             smallLatencies.Add(Ms(t, received[k]));
             root.Stop();
             await Task.Delay(20); // let the advisories span end before reading it
-            hops.Add(recorder.Milestones(root.TraceId, t, observer.At(seen), received[k]));
+            var milestones = recorder.Milestones(root.TraceId, t, observer.At(seen), received[k]);
+            milestones[HopRecorder.GcPaused] = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds;
+            hops.Add(milestones);
         }
     }
 
@@ -196,6 +199,7 @@ Console.WriteLine($"   p99 / raw Redis XADD->XREADGROUP BLOCK p99 (the transport
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
 Console.WriteLine($"   GC in this process during B: {(GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds:F0} ms paused, {GC.CollectionCount(0) - gen0Before} gen0 / {GC.CollectionCount(2) - gen2Before} gen2 collections");
 HopRecorder.Print(hops);
+HopRecorder.PrintSlowest(hops, 3);
 
 // Baselines again after the system ran, same server: the machine is shared and noisy.
 var baselineAfter = await RedisRoundTripAsync(redis, 2_000);
