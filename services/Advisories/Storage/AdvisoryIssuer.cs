@@ -63,12 +63,12 @@ internal sealed class AdvisoryIssuer(
         Plan plan;
         string[] pending;
         using (var lease = await writer.AcquireAsync(cancellationToken))
-        await using (var tx = lease.Connection.BeginTransaction())
+        await using (var transaction = lease.Connection.BeginTransaction())
         {
-            var connection = lease.Connection;
+            var tx = new Sql(lease, transaction);
             activity?.AddEvent(new ActivityEvent("transaction begun"));
             string? resumeAfter = null;
-            if (!await Inbox.TryRecordAsync(tx, consumer, eventId, cancellationToken))
+            if (!await Inbox.TryRecordAsync(transaction, consumer, eventId, cancellationToken))
             {
                 // Seen before: done, unless a crash interrupted its batches (then resume them).
                 resumeAfter = await ReadProgressAsync(tx, consumer, eventId, cancellationToken);
@@ -80,7 +80,7 @@ internal sealed class AdvisoryIssuer(
                 if (!await IsCurrentAsync(tx, trigger, cancellationToken))
                 {
                     await DeleteProgressAsync(tx, consumer, eventId, cancellationToken);
-                    await tx.CommitAsync(cancellationToken);
+                    await tx.Transaction.CommitAsync(cancellationToken);
                     logger.LogInformation("Stopped resuming {Subject} version {Version}: a newer version was issued", trigger.SubjectKey, trigger.SubjectVersion);
                     return new IssueResult(IssueOutcome.Stale, []);
                 }
@@ -89,7 +89,7 @@ internal sealed class AdvisoryIssuer(
             }
             else if (!await AdvanceSubjectVersionAsync(tx, trigger, cancellationToken))
             {
-                await tx.CommitAsync(cancellationToken);
+                await tx.Transaction.CommitAsync(cancellationToken);
                 logger.LogInformation("Ignored stale {Subject} version {Version}", trigger.SubjectKey, trigger.SubjectVersion);
                 return new IssueResult(IssueOutcome.Stale, []);
             }
@@ -98,8 +98,8 @@ internal sealed class AdvisoryIssuer(
             {
                 foreach (var alertId in trigger.RelatedAlertIds)
                 {
-                    await using var link = connection.Command(
-                        "INSERT OR IGNORE INTO related_alerts(wave_id, alert_id) VALUES ($w, $a)", tx, ("$w", trigger.LinkedWaveId), ("$a", alertId));
+                    var link = tx.Command(
+                        "INSERT OR IGNORE INTO related_alerts(wave_id, alert_id) VALUES ($w, $a)", ("$w", trigger.LinkedWaveId), ("$a", alertId));
                     await link.ExecuteNonQueryAsync(cancellationToken);
                 }
             }
@@ -118,7 +118,7 @@ internal sealed class AdvisoryIssuer(
             await WriteBatchAsync(tx, plan, batch, issued, cancellationToken);
             await SaveProgressAsync(tx, consumer, eventId, trigger, batch, pending.Length == 0, resumeAfter is not null, cancellationToken);
             activity?.AddEvent(new ActivityEvent("written"));
-            await tx.CommitAsync(cancellationToken);
+            await tx.Transaction.CommitAsync(cancellationToken);
             activity?.AddEvent(new ActivityEvent("committed"));
         }
 
@@ -131,21 +131,22 @@ internal sealed class AdvisoryIssuer(
             pending = pending[batch.Length..];
             issued.Clear();
             using (var lease = await writer.AcquireAsync(cancellationToken))
-            await using (var tx = lease.Connection.BeginTransaction())
+            await using (var transaction = lease.Connection.BeginTransaction())
             {
+                var tx = new Sql(lease, transaction);
                 if (!await IsCurrentAsync(tx, trigger, cancellationToken) || await ReadProgressAsync(tx, consumer, eventId, cancellationToken) is null)
                 {
                     // A newer version was claimed meanwhile (its advisories follow ours), or another
                     // delivery of this event finished the batches.
                     await DeleteProgressAsync(tx, consumer, eventId, cancellationToken);
-                    await tx.CommitAsync(cancellationToken);
+                    await tx.Transaction.CommitAsync(cancellationToken);
                     logger.LogInformation("Stopped issuing {Subject} version {Version} after {Count} advisories: superseded", trigger.SubjectKey, trigger.SubjectVersion, total);
                     break;
                 }
 
                 await WriteBatchAsync(tx, plan, batch, issued, cancellationToken);
                 await SaveProgressAsync(tx, consumer, eventId, trigger, batch, pending.Length == 0, true, cancellationToken);
-                await tx.CommitAsync(cancellationToken);
+                await tx.Transaction.CommitAsync(cancellationToken);
             }
 
             Committed(issued, plan, trigger.Cause);
@@ -176,29 +177,29 @@ internal sealed class AdvisoryIssuer(
         Issued.Add(issued.Count, new KeyValuePair<string, object?>("cause", cause.ToString()));
     }
 
-    private static async Task<bool> IsCurrentAsync(SqliteTransaction tx, AdvisoryTrigger trigger, CancellationToken ct)
+    private static async Task<bool> IsCurrentAsync(Sql tx, AdvisoryTrigger trigger, CancellationToken ct)
     {
-        await using var read = tx.Connection!.Command("SELECT version FROM subject_versions WHERE subject_key = $k", tx, ("$k", trigger.SubjectKey));
+        var read = tx.Command("SELECT version FROM subject_versions WHERE subject_key = $k", ("$k", trigger.SubjectKey));
         return await read.ExecuteScalarAsync(ct) is long version && version == trigger.SubjectVersion;
     }
 
-    private static async Task<string?> ReadProgressAsync(SqliteTransaction tx, string consumer, string eventId, CancellationToken ct)
+    private static async Task<string?> ReadProgressAsync(Sql tx, string consumer, string eventId, CancellationToken ct)
     {
-        await using var read = tx.Connection!.Command(
-            "SELECT last_company_id FROM issue_progress WHERE consumer = $c AND event_id = $e", tx, ("$c", consumer), ("$e", eventId));
+        var read = tx.Command(
+            "SELECT last_company_id FROM issue_progress WHERE consumer = $c AND event_id = $e", ("$c", consumer), ("$e", eventId));
         return await read.ExecuteScalarAsync(ct) as string;
     }
 
-    private static async Task DeleteProgressAsync(SqliteTransaction tx, string consumer, string eventId, CancellationToken ct)
+    private static async Task DeleteProgressAsync(Sql tx, string consumer, string eventId, CancellationToken ct)
     {
-        await using var delete = tx.Connection!.Command(
-            "DELETE FROM issue_progress WHERE consumer = $c AND event_id = $e", tx, ("$c", consumer), ("$e", eventId));
+        var delete = tx.Command(
+            "DELETE FROM issue_progress WHERE consumer = $c AND event_id = $e", ("$c", consumer), ("$e", eventId));
         await delete.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Records how far the event got (in the batch's transaction), or that it is finished.</summary>
     private static async Task SaveProgressAsync(
-        SqliteTransaction tx, string consumer, string eventId, AdvisoryTrigger trigger, string[] batch, bool finished, bool hadProgress, CancellationToken ct)
+        Sql tx, string consumer, string eventId, AdvisoryTrigger trigger, string[] batch, bool finished, bool hadProgress, CancellationToken ct)
     {
         if (finished)
         {
@@ -210,36 +211,36 @@ internal sealed class AdvisoryIssuer(
             return;
         }
 
-        await using var save = tx.Connection!.Command(
+        var save = tx.Command(
             """
             INSERT INTO issue_progress(consumer, event_id, subject_key, subject_version, last_company_id) VALUES ($c, $e, $k, $v, $last)
             ON CONFLICT(consumer, event_id) DO UPDATE SET last_company_id = excluded.last_company_id
             """,
-            tx, ("$c", consumer), ("$e", eventId), ("$k", trigger.SubjectKey), ("$v", trigger.SubjectVersion), ("$last", batch[^1]));
+            ("$c", consumer), ("$e", eventId), ("$k", trigger.SubjectKey), ("$v", trigger.SubjectVersion), ("$last", batch[^1]));
         await save.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<bool> AdvanceSubjectVersionAsync(SqliteTransaction tx, AdvisoryTrigger trigger, CancellationToken ct)
+    private static async Task<bool> AdvanceSubjectVersionAsync(Sql tx, AdvisoryTrigger trigger, CancellationToken ct)
     {
-        await using var read = tx.Connection!.Command("SELECT version FROM subject_versions WHERE subject_key = $k", tx, ("$k", trigger.SubjectKey));
+        var read = tx.Command("SELECT version FROM subject_versions WHERE subject_key = $k", ("$k", trigger.SubjectKey));
         var current = await read.ExecuteScalarAsync(ct);
         if (current is long version && version >= trigger.SubjectVersion)
         {
             return false;
         }
 
-        await using var write = tx.Connection!.Command(
+        var write = tx.Command(
             "INSERT INTO subject_versions(subject_key, version) VALUES ($k, $v) ON CONFLICT(subject_key) DO UPDATE SET version = excluded.version",
-            tx, ("$k", trigger.SubjectKey), ("$v", trigger.SubjectVersion));
+            ("$k", trigger.SubjectKey), ("$v", trigger.SubjectVersion));
         await write.ExecuteNonQueryAsync(ct);
         return true;
     }
 
-    private static async Task CollectSitesAsync(SqliteTransaction tx, AreaMatcher matcher, SortedDictionary<string, Affected> affected, CancellationToken ct)
+    private static async Task CollectSitesAsync(Sql tx, AreaMatcher matcher, SortedDictionary<string, Affected> affected, CancellationToken ct)
     {
-        await using var command = tx.Connection!.Command(
+        var command = tx.Command(
             "SELECT site_id, company_id, name, reference, subdivision_code, city, latitude, longitude, expatriates, locals FROM sites WHERE country_code = $c",
-            tx, ("$c", matcher.CountryCode));
+            ("$c", matcher.CountryCode));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -262,17 +263,17 @@ internal sealed class AdvisoryIssuer(
         }
     }
 
-    private static async Task CollectTravellersAsync(SqliteTransaction tx, AreaMatcher matcher, long nowMs, SortedDictionary<string, Affected> affected, CancellationToken ct)
+    private static async Task CollectTravellersAsync(Sql tx, AreaMatcher matcher, long nowMs, SortedDictionary<string, Affected> affected, CancellationToken ct)
     {
         // Current and future legs: a trip that ended is no one's concern any more.
-        await using var command = tx.Connection!.Command(
+        var command = tx.Command(
             """
             SELECT l.trip_id, l.company_id, l.subdivision_code, l.latitude, l.longitude, l.from_time, l.to_time, t.traveller_reference, t.traveller_name
             FROM trip_legs l JOIN trips t ON t.trip_id = l.trip_id
             WHERE l.country_code = $c AND l.to_time >= $now
             ORDER BY l.trip_id, l.leg_index
             """,
-            tx, ("$c", matcher.CountryCode), ("$now", nowMs));
+            ("$c", matcher.CountryCode), ("$now", nowMs));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -301,15 +302,15 @@ internal sealed class AdvisoryIssuer(
         }
     }
 
-    private static async Task CollectSubscriptionsAsync(SqliteTransaction tx, AreaMatcher matcher, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, CancellationToken ct)
+    private static async Task CollectSubscriptionsAsync(Sql tx, AreaMatcher matcher, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, CancellationToken ct)
     {
-        await using var command = tx.Connection!.Command(
+        var command = tx.Command(
             """
             SELECT s.subscription_id, s.company_id, st.subdivision_code, s.data
             FROM subscription_targets st JOIN subscriptions s ON s.subscription_id = st.subscription_id
             WHERE st.country_code = $c
             """,
-            tx, ("$c", matcher.CountryCode));
+            ("$c", matcher.CountryCode));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -333,12 +334,12 @@ internal sealed class AdvisoryIssuer(
     }
 
     /// <summary>What every batch of one event shares: the affected companies, their webhook endpoints, the measures.</summary>
-    private async Task<Plan> PlanAsync(SqliteTransaction tx, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, DateTimeOffset now, CancellationToken ct)
+    private async Task<Plan> PlanAsync(Sql tx, AdvisoryTrigger trigger, SortedDictionary<string, Affected> affected, DateTimeOffset now, CancellationToken ct)
     {
         var endpoints = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         if (affected.Count > 0)
         {
-            await using var command = tx.Connection!.Command("SELECT endpoint_id, company_id FROM webhook_endpoints WHERE active = 1 ORDER BY endpoint_id", tx);
+            var command = tx.Command("SELECT endpoint_id, company_id FROM webhook_endpoints WHERE active = 1 ORDER BY endpoint_id");
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -356,14 +357,13 @@ internal sealed class AdvisoryIssuer(
     }
 
     /// <summary>Writes the advisories of a batch of companies (ordered by id) in the caller's transaction.</summary>
-    private static async Task WriteBatchAsync(SqliteTransaction tx, Plan plan, string[] batch, List<Advisory> issued, CancellationToken ct)
+    private static async Task WriteBatchAsync(Sql tx, Plan plan, string[] batch, List<Advisory> issued, CancellationToken ct)
     {
         if (batch.Length == 0)
         {
             return;
         }
 
-        var connection = tx.Connection!;
         var trigger = plan.Trigger;
         var now = plan.Now;
         var nowMs = now.ToUnixTimeMilliseconds();
@@ -372,9 +372,9 @@ internal sealed class AdvisoryIssuer(
 
         // One read for the batch's companies (contacts and last sequence), not one per company.
         var companies = new Dictionary<string, (byte[] Contacts, long LastSequence)>(batch.Length, StringComparer.Ordinal);
-        await using (var read = connection.Command(
+        var read = tx.Command(
             "SELECT company_id, contacts, last_sequence FROM companies WHERE company_id IN (SELECT value FROM json_each($ids))",
-            tx, ("$ids", JsonSerializer.Serialize(batch))))
+            ("$ids", JsonSerializer.Serialize(batch)));
         await using (var reader = await read.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -383,20 +383,20 @@ internal sealed class AdvisoryIssuer(
             }
         }
 
-        await using var bumpSequence = connection.Command("UPDATE companies SET last_sequence = $s WHERE company_id = $id", tx, ("$s", 0L), ("$id", ""));
-        await using var insert = connection.Command(
+        var bumpSequence = tx.Command("UPDATE companies SET last_sequence = $s WHERE company_id = $id", ("$s", 0L), ("$id", ""));
+        var insert = tx.Command(
             """
             INSERT OR IGNORE INTO advisories(advisory_id, company_id, sequence, cause_event_id, level, requires_ack, issued_at, data)
             VALUES ($id, $company, $seq, $cause, $level, $ack, $at, $data)
             """,
-            tx, ("$id", ""), ("$company", ""), ("$seq", 0L), ("$cause", trigger.CauseEventId), ("$level", (int)trigger.NewLevel),
+            ("$id", ""), ("$company", ""), ("$seq", 0L), ("$cause", trigger.CauseEventId), ("$level", (int)trigger.NewLevel),
             ("$ack", plan.RequiresAck ? 1 : 0), ("$at", nowMs), ("$data", Array.Empty<byte>()));
-        await using var queue = connection.Command(
+        var queue = tx.Command(
             """
             INSERT INTO webhook_deliveries(delivery_id, endpoint_id, company_id, advisory_id, replay, body, state, next_attempt_at, created_at)
             VALUES ($d, $e, $company, $a, 0, $body, 1, $at, $at)
             """,
-            tx, ("$d", ""), ("$e", ""), ("$company", ""), ("$a", ""), ("$body", ""), ("$at", nowMs));
+            ("$d", ""), ("$e", ""), ("$company", ""), ("$a", ""), ("$body", ""), ("$at", nowMs));
 
         foreach (var companyId in batch)
         {
@@ -472,7 +472,13 @@ internal sealed class AdvisoryIssuer(
             issued.Add(advisory);
         }
 
-        await Outbox.AddRangeAsync(tx, events, ct);
+        await Outbox.AddRangeAsync(tx.Transaction, events, ct);
+    }
+
+    /// <summary>The issuer connection's kept statements, in the current transaction.</summary>
+    private readonly record struct Sql(IssuerConnection.Lease Lease, SqliteTransaction Transaction)
+    {
+        public SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => Lease.Command(sql, Transaction, parameters);
     }
 
     private static Affected Get(SortedDictionary<string, Affected> affected, string companyId)
