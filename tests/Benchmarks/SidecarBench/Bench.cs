@@ -64,6 +64,9 @@ public static class Bench
         // so that each ratio compares figures taken under the same load.
         const int Rounds = 3;
         var cpu = new CpuMeter(redis.Port);
+        await using var statsConnection = await ConnectionMultiplexer.ConnectAsync(redis.EndPoint + ",allowAdmin=true");
+        var commands = new CommandMeter(statsConnection.GetServer(redis.EndPoint));
+        await commands.ReportAsync(1);
         var singleRatios = new List<double>();
         var bulkRatios = new List<double>();
         for (var round = 1; round <= Rounds; round++)
@@ -72,18 +75,21 @@ public static class Bench
             var raw = await RawRedisAsync(redis, $"raw-{round}", messages, padding);
             Report("raw Redis XADD→XREADGROUP+XACK", raw);
             cpu.Report(messages);
+            await commands.ReportAsync(messages);
             if (round == 1)
             {
                 // Single publish is slow (one call per event): measured once, against this round's baseline.
                 var single = await SidecarAsync(client, received, messages, padding, bulk: false);
                 Report("dev sidecar, single publish (16 in flight)", single);
                 cpu.Report(messages);
+                await commands.ReportAsync(messages);
                 singleRatios.Add(single.Rate / raw.Rate);
             }
 
             var bulk = await SidecarAsync(client, received, messages, padding, bulk: true);
             Report("dev sidecar, bulk publish (batches of 500)", bulk);
             cpu.Report(messages);
+            await commands.ReportAsync(messages);
             bulkRatios.Add(bulk.Rate / raw.Rate);
             if (round == Rounds)
             {
@@ -92,6 +98,7 @@ public static class Bench
                 var floor = await DirectToAppAsync(appPort, received, messages, padding);
                 Report("no sidecar: HTTP POST straight to the app", floor);
                 cpu.Report(messages);
+                await commands.ReportAsync(messages);
                 Console.WriteLine($"    ratio direct/raw {floor.Rate / raw.Rate:0.00}× (the ceiling for any sidecar on this machine now)");
             }
             Console.WriteLine($"    ratio bulk/raw {bulk.Rate / raw.Rate:0.00}×, p99 bulk {bulk.P99Ms:0.0} ms vs raw {raw.P99Ms:0.0} ms");
@@ -253,6 +260,42 @@ public static class Bench
         }
 
         return Summarize(messages, elapsed, received.Select(r => r.Latency));
+    }
+}
+
+/// <summary>
+/// Redis commands per message of a phase (INFO commandstats deltas): how many XADD, XREADGROUP and
+/// XACK calls each message cost, i.e. how well each side batches.
+/// </summary>
+public sealed class CommandMeter(IServer server)
+{
+    private static readonly string[] Watched = ["xadd", "xreadgroup", "xack", "xpending", "xclaim"];
+    private Dictionary<string, long> _last = [];
+
+    public async Task ReportAsync(int messages)
+    {
+        var now = new Dictionary<string, long>();
+        foreach (var group in await server.InfoAsync("commandstats"))
+        {
+            foreach (var (key, value) in group)
+            {
+                // cmdstat_xack:calls=12,usec=...
+                var name = key.Replace("cmdstat_", "", StringComparison.Ordinal);
+                if (Watched.Contains(name))
+                {
+                    var calls = value.Split(',')[0].Split('=')[1];
+                    now[name] = long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        if (_last.Count > 0 || messages > 1)
+        {
+            var parts = Watched.Where(now.ContainsKey).Select(n => $"{n} {(double)(now[n] - _last.GetValueOrDefault(n)) / messages:0.000}");
+            Console.WriteLine($"    Redis calls per message: {string.Join(", ", parts)}");
+        }
+
+        _last = now;
     }
 }
 

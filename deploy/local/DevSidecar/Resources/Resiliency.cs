@@ -179,15 +179,17 @@ public sealed class ResiliencyPolicy(TimeSpan? timeout, RetryPolicy? retry, Circ
             try
             {
                 Breaker?.Before();
-                using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                // A linked source (and its timer) only when there is a timeout to apply: without a policy
+                // this runs once per delivered message.
+                using var attemptCts = Timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 if (Timeout is { } t)
                 {
-                    attemptCts.CancelAfter(t);
+                    attemptCts!.CancelAfter(t);
                 }
 
                 try
                 {
-                    await operation(attemptCts.Token);
+                    await operation(attemptCts?.Token ?? cancellationToken);
                 }
                 catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
                 {
