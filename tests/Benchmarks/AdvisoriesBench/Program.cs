@@ -12,11 +12,15 @@ using Dcis.Crisis.Testing;
 using Dcis.Crisis.ThreatLevels;
 using Dcis.Crisis.ThreatLevels.V1;
 using Google.Protobuf;
-using Grpc.Core;
-using Grpc.Net.Client;
 using StackExchange.Redis;
 
 // Usage: dotnet run -c Release --project tests/Benchmarks/AdvisoriesBench [-- companies sitesPerCompany smallChanges]
+// (BENCH_CLIENTS=inproc: the 10,000 stream clients in this process instead of a process of their own)
+if (args.Length > 0 && args[0] == "clients")
+{
+    return await StreamClients.RunChildAsync(args[1..]);
+}
+
 var companies = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10_000;
 var sitesPerCompany = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 var smallChanges = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
@@ -54,88 +58,43 @@ await SeedAsync(advisories.App.Services.GetRequiredService<SqliteDatabase>(), co
 Console.WriteLine($"seeded {companies:N0} companies / {companies * sitesPerCompany:N0} sites in {seed.Elapsed.TotalSeconds:F1} s (direct SQL)");
 
 var analyst = new ThreatLevelsService.ThreatLevelsServiceClient(threatLevels.Channel(threatLevels.Token(Roles.Analyst, "bench-analyst")));
-var key = DevTokens.LoadOrCreateKey(data.Path);
-// One channel per 500 streams: with one channel and EnableMultipleHttp2Connections, opening 10,000
-// streams stalled at 5 connections x 1,000 streams (Kestrel's MaxStreamsPerConnection here).
-var channels = Enumerable.Range(0, Math.Max(1, (companies + 499) / 500)).Select(_ => GrpcChannel.ForAddress(advisories.GrpcAddress, new GrpcChannelOptions
-{
-    HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(60) },
-    MaxReceiveMessageSize = 16 * 1024 * 1024,
-})).ToList();
-var clients = channels.Select(c => new AdvisoriesService.AdvisoriesServiceClient(c)).ToList();
-
-// --- Open one stream per company. ---
+// The companies' stream clients run in a process of their own by default (as in production, where
+// they are other systems); BENCH_CLIENTS=inproc keeps them in this process, next to the services.
 var received = new ConcurrentDictionary<(int Company, long Version), long>();
-var opened = 0;
-using var stop = new CancellationTokenSource();
-var open = Stopwatch.StartNew();
-var openFailures = 0;
-var streamBreaks = 0;
-string? firstBreak = null;
-string? firstOpenError = null;
-var streams = Enumerable.Range(0, companies).Select(i => Task.Run(async () =>
+var inProcess = string.Equals(Environment.GetEnvironmentVariable("BENCH_CLIENTS"), "inproc", StringComparison.OrdinalIgnoreCase);
+StreamClients? localClients = null;
+ChildProcess? childClients = null;
+if (inProcess)
 {
-    var token = DevTokens.Mint(key, new TokenRequest($"mgr-{i}", [Roles.CompanySecurity]) { CompanyId = CompanyId(i) });
-    var headers = new Metadata { { "Authorization", "Bearer " + token } };
-    long cursor = 0;
-    var counted = false;
-    while (!stop.IsCancellationRequested)
-    {
-        // An open that fails (before its headers) is retried, and a stream that breaks is reopened
-        // from its resume cursor, as a real client does; a reconnect's delay counts in the latency.
-        using var call = clients[i % clients.Count].WatchAdvisories(new WatchAdvisoriesRequest { AfterSequence = cursor }, headers, cancellationToken: stop.Token);
-        try
-        {
-            await call.ResponseHeadersAsync;
-        }
-        catch (RpcException e) when (!stop.IsCancellationRequested)
-        {
-            Interlocked.Increment(ref openFailures);
-            Interlocked.CompareExchange(ref firstOpenError, e.Status.ToString(), null);
-            await Task.Delay(200);
-            continue;
-        }
+    localClients = StreamClients.Start(advisories.GrpcAddress, DevTokens.LoadOrCreateKey(data.Path), companies,
+        (i, advisory, at) => received.TryAdd((i, advisory.SubjectVersion + (advisory.Area.CountryCode == SmallCountry ? 1_000_000 : 0)), at));
+}
+else
+{
+    childClients = ChildProcess.Start(advisories.GrpcAddress, data.Path, companies,
+        (i, version, country, at) => received.TryAdd((i, version + (country == SmallCountry ? 1_000_000 : 0)), at));
+}
 
-        if (!counted)
-        {
-            counted = true;
-            Interlocked.Increment(ref opened);
-        }
-
-        try
-        {
-            while (await call.ResponseStream.MoveNext(stop.Token))
-            {
-                if (call.ResponseStream.Current.Advisory is { } advisory)
-                {
-                    received.TryAdd((i, advisory.SubjectVersion + (advisory.Area.CountryCode == SmallCountry ? 1_000_000 : 0)), Stopwatch.GetTimestamp());
-                    cursor = advisory.Sequence;
-                }
-            }
-        }
-        catch (RpcException) when (stop.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (RpcException e)
-        {
-            Interlocked.Increment(ref streamBreaks);
-            Interlocked.CompareExchange(ref firstBreak, e.Status.ToString(), null);
-            await Task.Delay(200);
-        }
-    }
-})).ToList();
+int Opened() => localClients?.Opened ?? childClients!.Opened;
+int OpenFailures() => localClients?.OpenFailures ?? childClients!.OpenFailures;
+string? FirstOpenError() => localClients is not null ? localClients.FirstOpenError : childClients!.FirstOpenError;
+Console.WriteLine(inProcess
+    ? "stream clients: in this process, next to the services (BENCH_CLIENTS=inproc)"
+    : $"stream clients: in a process of their own (pid {childClients!.Pid}); BENCH_CLIENTS=inproc to host them here");
+var open = Stopwatch.StartNew();
 var lastReport = Stopwatch.StartNew();
-while (Volatile.Read(ref opened) < companies)
+while (Opened() < companies)
 {
     await Task.Delay(100);
     if (lastReport.Elapsed > TimeSpan.FromSeconds(15))
     {
-        Console.WriteLine($"   ... {Volatile.Read(ref opened):N0} streams open, {Volatile.Read(ref openFailures):N0} failed opens retried (first: {firstOpenError})");
+        Console.WriteLine($"   ... {Opened():N0} streams open, {OpenFailures():N0} failed opens retried (first: {FirstOpenError()})");
         lastReport.Restart();
     }
 }
 
+var openFailures = OpenFailures();
+var firstOpenError = FirstOpenError();
 Console.WriteLine($"opened {companies:N0} WatchAdvisories streams in {open.Elapsed.TotalSeconds:F1} s ({openFailures:N0} failed opens retried{(firstOpenError is null ? string.Empty : ", first: " + firstOpenError)})");
 
 // --- Scenario A: one level change affecting every company. ---
@@ -153,6 +112,16 @@ Console.WriteLine();
 Console.WriteLine($"A. one change -> {wave.Count:N0}/{companies:N0} companies' advisories written and pushed{(complete ? string.Empty : " (INCOMPLETE)")}");
 Console.WriteLine($"   SetAssessment call {Ms(callStart, accepted):F1} ms; from accepted: first {wave.Min():F1} ms, p50 {waveStats.P50:F1} ms, p99 {waveStats.P99:F1} ms, last (all pushed) {waveStats.Max:F1} ms");
 Console.WriteLine($"   throughput {wave.Count / (waveStats.Max / 1000):N0} advisories/s; p99 / raw Redis p99 = {waveStats.P99 / baseline.P99:N0}x");
+
+Console.WriteLine($"   streams broken and reopened so far: {localClients?.Breaks ?? childClients!.Breaks:N0}");
+
+// A's tail: both services' outboxes relay what A committed (20,000 advisory-issued and
+// notification-requested events for 10,000 companies). B measures single changes in steady state,
+// so it starts once that backlog is published; how long that took is printed.
+var settle = Stopwatch.StartNew();
+var drained = await WaitAsync(() => Unsent(advisories.App.Services.GetRequiredService<SqliteDatabase>()) == 0
+    && Unsent(threatLevels.App.Services.GetRequiredService<SqliteDatabase>()) == 0, TimeSpan.FromMinutes(5));
+Console.WriteLine($"   outboxes relayed A's events {(drained ? "in" : "NOT within")} {settle.Elapsed.TotalSeconds:F1} s after the last advisory was pushed");
 
 // --- Scenario B: small changes, one affected company each, one after another. ---
 var smallCompany = 0;
@@ -208,13 +177,31 @@ Console.WriteLine();
 Console.WriteLine($"baselines re-measured after B: PUBLISH->SUBSCRIBE p50 {baselineAfter.P50:F3} ms p99 {baselineAfter.P99:F3} ms; XADD->XREADGROUP BLOCK p50 {streamAfter.P50:F3} ms p99 {streamAfter.P99:F3} ms");
 Console.WriteLine($"   B p99 against them: {small.P99 / baselineAfter.P99:N1}x PUBLISH->SUBSCRIBE, {small.P99 / streamAfter.P99:N1}x XADD->XREADGROUP");
 
+var streamBreaks = localClients?.Breaks ?? childClients!.Breaks;
+var firstBreak = localClients is not null ? localClients.FirstBreak : childClients!.FirstBreak;
 Console.WriteLine($"streams broken and reopened from their cursor during the run: {streamBreaks:N0}{(firstBreak is null ? string.Empty : " (first: " + firstBreak + ")")}");
-await stop.CancelAsync();
-await Task.WhenAll(streams.Select(s => s.ContinueWith(_ => { }, TaskScheduler.Default)));
-channels.ForEach(c => c.Dispose());
+if (localClients is not null)
+{
+    await localClients.DisposeAsync();
+}
+
+if (childClients is not null)
+{
+    await childClients.DisposeAsync();
+}
+
 return 0;
 
-static string CompanyId(int i) => $"co-{i:D5}";
+static long Unsent(SqliteDatabase db)
+{
+    using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db.Path};Mode=ReadOnly");
+    connection.Open();
+    using var command = connection.CreateCommand();
+    command.CommandText = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL";
+    return (long)command.ExecuteScalar()!;
+}
+
+static string CompanyId(int i) => StreamClients.CompanyId(i);
 
 static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 
