@@ -41,10 +41,17 @@ public sealed class DaprGrpcService(Publisher publisher, SidecarState state) : P
             var prepared = new List<(string Id, byte[] Bytes, Dictionary<string, string>? Metadata)>(request.Entries.Count);
             foreach (var e in request.Entries)
             {
-                var merged = new Dictionary<string, string>(request.Metadata, StringComparer.Ordinal);
-                foreach (var (k, v) in e.Metadata)
+                // The request's metadata as is when the entry adds none (the SDK's case): no copy per entry.
+                IReadOnlyDictionary<string, string> merged = request.Metadata;
+                if (e.Metadata.Count > 0)
                 {
-                    merged[k] = v;
+                    var copy = new Dictionary<string, string>(request.Metadata, StringComparer.Ordinal);
+                    foreach (var (k, v) in e.Metadata)
+                    {
+                        copy[k] = v;
+                    }
+
+                    merged = copy;
                 }
 
                 var bytes = publisher.Prepare(new PublishRequest(request.PubsubName, request.Topic, e.Event.Memory,

@@ -72,8 +72,11 @@ public static class CloudEventEnvelope
         var traceParent = overrides.GetValueOrDefault("traceparent") ?? overrides.GetValueOrDefault("traceid") ?? request.TraceParent;
         var traceState = overrides.GetValueOrDefault("tracestate") ?? request.TraceState;
         var contentType = string.IsNullOrEmpty(request.DataContentType) ? "text/plain" : request.DataContentType;
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + (request.Data.Length * 4 / 3));
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SerializerOptions.Encoder }))
+        // One buffer and writer per thread, reset for each envelope (this method never awaits).
+        var buffer = _threadBuffer ??= new System.Buffers.ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = _threadWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SerializerOptions.Encoder });
+        writer.Reset(buffer);
         {
             writer.WriteStartObject();
             if (request.Data.Length > 0 || request.DataContentType is not null)
@@ -100,8 +103,27 @@ public static class CloudEventEnvelope
             writer.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        writer.Flush();
+        var bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > MaxRetainedBuffer)
+        {
+            // Do not keep a large event's buffer alive on this thread.
+            _threadBuffer = null;
+            _threadWriter = null;
+        }
+
+        return bytes;
     }
+
+    private const int MaxRetainedBuffer = 64 * 1024;
+
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? _threadBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _threadWriter;
+
+    private static readonly Dictionary<string, string> NoOverrides = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary><c>data</c> or <c>data_base64</c>, exactly as <see cref="SetData"/> stores them (both sort before the other keys).</summary>
     private static void WriteData(Utf8JsonWriter writer, string contentType, ReadOnlyMemory<byte> data)
@@ -231,11 +253,13 @@ public static class CloudEventEnvelope
     /// <summary>The <c>cloudevent.*</c> overrides, matched case-insensitively like mapstructure's weak decoder.</summary>
     private static Dictionary<string, string> Overrides(IReadOnlyDictionary<string, string>? metadata)
     {
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (metadata is null)
+        if (metadata is null || metadata.Count == 0)
         {
-            return result;
+            // Read-only use by the callers: one shared empty map instead of one per event.
+            return NoOverrides;
         }
+
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var (key, value) in metadata)
         {

@@ -10,10 +10,27 @@ public static class TraceContext
     {
         // W3C ids need randomness, not secrecy: the runtime's fast generator, as Activity uses.
         var spanId = ActivitySpanId.CreateRandom().ToHexString();
-        var parts = parent?.Split('-');
-        if (parts is { Length: 4 } && parts[1].Length == 32 && parts[3].Length == 2)
+        // "version-traceid-parentid-flags": exactly four '-'-separated parts, a 32-char trace id and
+        // 2-char flags keep the trace id and flags (read without splitting into strings).
+        var text = parent.AsSpan();
+        var first = text.IndexOf('-');
+        if (first >= 0)
         {
-            return $"00-{parts[1]}-{spanId}-{parts[3]}";
+            var rest = text[(first + 1)..];
+            var second = rest.IndexOf('-');
+            if (second == 32)
+            {
+                var afterTrace = rest[(second + 1)..];
+                var third = afterTrace.IndexOf('-');
+                if (third >= 0)
+                {
+                    var flags = afterTrace[(third + 1)..];
+                    if (flags.Length == 2 && !flags.Contains('-'))
+                    {
+                        return $"00-{rest[..32]}-{spanId}-{flags}";
+                    }
+                }
+            }
         }
 
         return $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{spanId}-01";

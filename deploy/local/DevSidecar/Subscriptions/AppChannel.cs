@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 
 namespace Dcis.Crisis.DevSidecar.Subscriptions;
@@ -19,6 +18,8 @@ public sealed class AppChannel : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
             MaxConnectionsPerServer = int.MaxValue,
             UseProxy = false,
+            // daprd's Go client has no cookie jar; without one no cookie lookup runs per delivery either.
+            UseCookies = false,
         })
         {
             BaseAddress = new Uri($"http://{options.AppChannelAddress}:{options.AppPort}/"),
@@ -78,7 +79,8 @@ public sealed class AppChannel : IDisposable
     public static HttpContent CloudEventContent(byte[] body, string contentType)
     {
         var content = new ByteArrayContent(body);
-        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        // A constant, well-formed media type: sent as is instead of parsed into a MediaTypeHeaderValue per delivery.
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         return content;
     }
 

@@ -126,8 +126,9 @@ public sealed class Deliverer(
             throw new OperationFailedException($"app answered {status}", httpStatus: status);
         }
 
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         string? appStatus = null;
+        // An empty 2xx answer (the common case) is success: no body to read or parse.
+        var text = response.Content.Headers.ContentLength == 0 ? "" : await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
             if (text.Length > 0 && JsonNode.Parse(text) is JsonObject answer)
