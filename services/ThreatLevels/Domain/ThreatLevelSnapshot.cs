@@ -25,6 +25,9 @@ public sealed record AssessmentEntry(Assessment Assessment, ZoneShape? Shape, As
     /// <summary>Effective time of this version, in UTC ticks.</summary>
     public long EffectiveTicks { get; } = Ticks(Assessment.EffectiveTime);
 
+    /// <summary>Effective-level responses that read this version, built (and encoded) once.</summary>
+    internal LevelResponses Responses { get; } = new();
+
     /// <summary>The version in force at <paramref name="now"/> (null before the first one takes effect).</summary>
     public AssessmentEntry? InForce(DateTimeOffset now)
     {
@@ -226,7 +229,16 @@ public sealed class ThreatLevelSnapshot
     /// <summary>The level of a whole country at <paramref name="now"/>, with its zones in force.</summary>
     public GetEffectiveLevelResponse ForCountry(string countryCode, DateTimeOffset now)
     {
-        var response = Country(countryCode, now);
+        // The country response is shared (cached): the zones go into a copy of its scalar fields.
+        var country = Country(countryCode, now);
+        var response = new GetEffectiveLevelResponse
+        {
+            CountryCode = country.CountryCode,
+            Level = country.Level,
+            CountryLevel = country.CountryLevel,
+            Source = country.Source,
+            Assessment = country.Assessment,
+        };
         foreach (var zone in ActiveZonesOf(countryCode, now))
         {
             response.Zones.Add(zone.Assessment);
@@ -308,31 +320,66 @@ public sealed class ThreatLevelSnapshot
 
     private GetEffectiveLevelResponse Country(string countryCode, DateTimeOffset now)
     {
-        var response = new GetEffectiveLevelResponse { CountryCode = countryCode };
         if (_byId.TryGetValue(countryCode, out var latest) && latest.InForce(now) is { } country)
         {
-            response.Level = country.Assessment.Level;
-            response.CountryLevel = country.Assessment.Level;
-            response.Source = LevelSource.Country;
-            response.Assessment = country.Assessment;
-        }
-        else
-        {
-            response.Source = LevelSource.None;
+            return country.Responses.AsCountry ??= LevelResponses.Encoded(new GetEffectiveLevelResponse
+            {
+                CountryCode = countryCode,
+                Level = country.Assessment.Level,
+                CountryLevel = country.Assessment.Level,
+                Source = LevelSource.Country,
+                Assessment = country.Assessment,
+            });
         }
 
-        return response;
+        return new GetEffectiveLevelResponse { CountryCode = countryCode, Source = LevelSource.None };
     }
 
-    private GetEffectiveLevelResponse Zone(AssessmentEntry zone, DateTimeOffset now) => new()
+    private GetEffectiveLevelResponse Zone(AssessmentEntry zone, DateTimeOffset now)
     {
-        CountryCode = zone.CountryCode,
-        Level = zone.Assessment.Level,
-        Source = LevelSource.Zone,
-        Assessment = zone.Assessment,
-        CountryLevel = CountryLevel(zone.CountryCode, now),
-    };
+        // A zone's response also carries its country's level, which changes independently of the zone.
+        var countryLevel = CountryLevel(zone.CountryCode, now);
+        if (zone.Responses.AsZone is { } cached && cached.CountryLevel == countryLevel)
+        {
+            return cached.Response;
+        }
+
+        var response = LevelResponses.Encoded(new GetEffectiveLevelResponse
+        {
+            CountryCode = zone.CountryCode,
+            Level = zone.Assessment.Level,
+            Source = LevelSource.Zone,
+            Assessment = zone.Assessment,
+            CountryLevel = countryLevel,
+        });
+        zone.Responses.AsZone = new ZoneLevelResponse(countryLevel, response);
+        return response;
+    }
 }
+
+/// <summary>
+/// The effective-level responses that read one assessment version: immutable once built, encoded once
+/// (<see cref="EncodedMessages"/>), shared by every call that reads them. Two calls racing to build the
+/// same one both build an equal response; either may be kept.
+/// </summary>
+internal sealed class LevelResponses
+{
+    /// <summary>The response for the country, when this version is a country's.</summary>
+    public GetEffectiveLevelResponse? AsCountry { get; set; }
+
+    /// <summary>The response for the zone, with the country level it was built for.</summary>
+    public ZoneLevelResponse? AsZone { get; set; }
+
+    /// <summary>Registers the response's bytes and returns it.</summary>
+    public static GetEffectiveLevelResponse Encoded(GetEffectiveLevelResponse response)
+    {
+        EncodedMessages.Register(response);
+        return response;
+    }
+}
+
+/// <summary>A zone's effective-level response, built while its country read <paramref name="CountryLevel"/>.</summary>
+internal sealed record ZoneLevelResponse(ThreatLevel CountryLevel, GetEffectiveLevelResponse Response);
 
 /// <summary>A ListAssessments query, normalised (the key of a snapshot's cached lists).</summary>
 public readonly record struct ListQuery(string? AfterId, int PageSize, string CountryCode, AssessmentScope Scope, ThreatLevel MinLevel, bool Basic);

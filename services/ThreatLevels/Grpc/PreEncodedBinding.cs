@@ -11,7 +11,7 @@ namespace Dcis.Crisis.ThreatLevels.Grpc;
 /// Binds <see cref="ThreatLevelsGrpcService"/> like the generated code does, except that the two hot
 /// read RPCs (ListAssessments, GetEffectiveLevel) get a response marshaller that copies pre-encoded
 /// bytes (<see cref="EncodedMessages"/>) instead of serialising the same messages on every call: a
-/// snapshot's cached list response whole, else each snapshot assessment's bytes. The bytes on the wire are a valid encoding of the same message (the scalar fields come
+/// snapshot's cached list response, or a cached effective-level response (<see cref="Domain.LevelResponses"/>), whole; else each snapshot assessment's bytes. The bytes on the wire are a valid encoding of the same message (the scalar fields come
 /// first, then the assessments; protobuf parsers accept fields in any order), so clients see no
 /// difference. Grpc.AspNetCore finds this bind method through the <see cref="BindServiceMethodAttribute"/>
 /// on the service class, which takes precedence over the generated base class's.
@@ -33,9 +33,18 @@ internal static class PreEncodedBinding
         context => ListAssessmentsResponse.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 
     private static readonly Marshaller<GetEffectiveLevelResponse> LevelMarshaller = Marshallers.Create<GetEffectiveLevelResponse>(
-        (response, context) => Write(context,
-            new GetEffectiveLevelResponse { Level = response.Level, Source = response.Source, CountryLevel = response.CountryLevel, CountryCode = response.CountryCode },
-            GetEffectiveLevelResponse.AssessmentFieldNumber, response.Assessment, GetEffectiveLevelResponse.ZonesFieldNumber, response.Zones),
+        (response, context) =>
+        {
+            if (EncodedMessages.Find(response) is { } whole)
+            {
+                context.Complete(whole);
+                return;
+            }
+
+            Write(context,
+                new GetEffectiveLevelResponse { Level = response.Level, Source = response.Source, CountryLevel = response.CountryLevel, CountryCode = response.CountryCode },
+                GetEffectiveLevelResponse.AssessmentFieldNumber, response.Assessment, GetEffectiveLevelResponse.ZonesFieldNumber, response.Zones);
+        },
         context => GetEffectiveLevelResponse.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 
     /// <summary>Called by Grpc.AspNetCore (found by the attribute on the service class).</summary>

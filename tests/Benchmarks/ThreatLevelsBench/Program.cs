@@ -18,9 +18,13 @@ var warmUp = TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], Cultur
 var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
 
 Console.WriteLine($"threat-levels benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent calls, {rounds} interleaved rounds of {duration.TotalSeconds} s per side after {warmUp.TotalSeconds} s warm-up");
-await using var service = await ServiceHost.StartAsync(ThreatLevelsApp.Create, new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" });
+// Both crisis hosts run in the Production environment, as the launcher and a deployment run them
+// (ServiceHost defaults to Development for tests: developer exception page, DI scope validation, reflection).
+var asDeployed = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error", ["environment"] = "Production" };
+await using var service = await ServiceHost.StartAsync(ThreatLevelsApp.Create, asDeployed);
 var (echoApp, echoAddress) = await EchoServer.StartBareAsync();
-await using var guardedEcho = await ServiceHost.StartAsync(EchoServer.CreateWithCrisisDefaults, new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" });
+await using var guardedEcho = await ServiceHost.StartAsync(EchoServer.CreateWithCrisisDefaults, asDeployed);
+Console.WriteLine($"environments: threat-levels {service.App.Environment.EnvironmentName}, echo + crisis defaults {guardedEcho.App.Environment.EnvironmentName}, bare echo {echoApp.Environment.EnvironmentName}");
 
 using var channel = service.Channel(service.Token("crisis-cell-viewer", "bench"));
 using var seedChannel = service.Channel(service.Token("analyst", "bench-analyst"));

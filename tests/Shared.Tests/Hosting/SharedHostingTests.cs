@@ -85,6 +85,38 @@ public sealed class SharedHostingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Remembered_Tokens_Keep_Each_Caller_Apart()
+    {
+        // Validations are remembered per token string: repeated, interleaved calls must still reach
+        // the service as their own caller, and a token refused once stays refused.
+        var ana = Client(_host.Token(Roles.Analyst, subject: "ana"));
+        var bob = Client(_host.Token(Roles.Analyst, subject: "bob"));
+        var viewer = Client(_host.Token(Roles.CrisisCellViewer, subject: "vic"));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("ana", (await ana.EchoAsync(new EchoRequest { Note = "x" })).Subject);
+            Assert.Equal("bob", (await bob.EchoAsync(new EchoRequest { Note = "x" })).Subject);
+            var ex = await Assert.ThrowsAsync<RpcException>(() => viewer.EchoAsync(new EchoRequest { Note = "x" }).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_Remembered_Token_Is_Refused_Once_It_Expires()
+    {
+        // Expired 15 s ago: still inside the 30 s clock skew, so accepted (and remembered) now, and
+        // refused once the skew has passed although its validation was remembered.
+        var key = DevTokens.LoadOrCreateKey(_host.DataDir);
+        var token = DevTokens.Mint(key, new TokenRequest("late", [Roles.Analyst]) { Now = DateTime.UtcNow.AddSeconds(-75), Lifetime = TimeSpan.FromMinutes(1) });
+        var client = Client(token);
+        Assert.Equal("late", (await client.EchoAsync(new EchoRequest { Note = "x" })).Subject);
+        Assert.Equal("late", (await client.EchoAsync(new EchoRequest { Note = "x" })).Subject);
+        await Task.Delay(TimeSpan.FromSeconds(16));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.EchoAsync(new EchoRequest { Note = "x" }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
+    }
+
+    [Fact]
     public async Task Invalid_Fields_Get_InvalidArgument_Naming_Each_Field()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() =>
