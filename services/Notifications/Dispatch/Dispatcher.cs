@@ -152,12 +152,12 @@ internal sealed class Dispatcher : BackgroundService
     {
         var now = _clock.GetUtcNow();
         await _store.CompleteAsync(group, now, cancellationToken);
-        var fallbacks = 0;
+        int fallbacks = 0, sent = 0, failed = 0;
         foreach (var (claim, _, step, _) in group)
         {
             if (step == NextStep.Done)
             {
-                NotificationsMetrics.Count(channel, DeliveryStatus.Sent);
+                sent++;
                 NotificationsMetrics.Sent(channel, now - DateTimeOffset.FromUnixTimeMilliseconds(claim.RequestedAtMs));
                 if (channel == Channel.AppInbox)
                 {
@@ -166,12 +166,23 @@ internal sealed class Dispatcher : BackgroundService
             }
             else if (step == NextStep.Failed)
             {
-                NotificationsMetrics.Count(channel, DeliveryStatus.Failed);
+                failed++;
             }
             else if (step == NextStep.Fallback)
             {
                 fallbacks++;
             }
+        }
+
+        // Counted once per recorded group, not once per message.
+        if (sent > 0)
+        {
+            NotificationsMetrics.Count(channel, DeliveryStatus.Sent, sent);
+        }
+
+        if (failed > 0)
+        {
+            NotificationsMetrics.Count(channel, DeliveryStatus.Failed, failed);
         }
 
         return fallbacks;

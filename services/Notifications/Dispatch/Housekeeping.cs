@@ -31,6 +31,11 @@ internal sealed class Housekeeping(
     // Trail rows are read, turned into events and committed this many at a time (bounded memory per flush).
     private const int MaxRowsPerFlush = 1000;
 
+    private int _memoryReleases;
+
+    /// <summary>How many bursts ended with this loop giving memory back (<see cref="MemoryRelease.AfterBurst"/>).</summary>
+    public int MemoryReleases => Volatile.Read(ref _memoryReleases);
+
     /// <summary>Publishes every unpublished status change; returns how many.</summary>
     public async Task<int> FlushStatusAsync(CancellationToken cancellationToken)
     {
@@ -62,11 +67,24 @@ internal sealed class Housekeeping(
     {
         await Task.Yield();
         var lastWipe = DateTimeOffset.MinValue;
+        var busy = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await FlushStatusAsync(stoppingToken);
+                var flushed = await FlushStatusAsync(stoppingToken);
+                if (flushed > 0)
+                {
+                    busy = true;
+                }
+                else if (busy && await store.QueueDepthAsync(stoppingToken) == 0)
+                {
+                    // The burst is over: nothing queued or in flight, its status trail published.
+                    busy = false;
+                    MemoryRelease.AfterBurst();
+                    Interlocked.Increment(ref _memoryReleases);
+                }
+
                 if (clock.GetUtcNow() - lastWipe > TimeSpan.FromMinutes(1))
                 {
                     lastWipe = clock.GetUtcNow();

@@ -61,7 +61,10 @@ internal static class Schema
             at INTEGER NOT NULL,
             published INTEGER NOT NULL DEFAULT 0
         );
-        CREATE INDEX IF NOT EXISTS ix_trail_delivery ON status_trail(delivery_id);
+        -- No index on status_trail(delivery_id): nothing reads the trail by delivery (it is read in id order from the
+        -- publish cursor) and deliveries are never deleted, so the foreign key never looks children up. The index cost
+        -- a b-tree insert per trail row (two per recipient); a database made with it loses it here.
+        DROP INDEX IF EXISTS ix_trail_delivery;
         -- What is published is every trail row up to a cursor (ids grow with each commit: SQLite has one writer),
         -- not a flag written back on each row. The 'published' column above is no longer written; a database made
         -- before the cursor starts it below its first unpublished row.

@@ -18,7 +18,7 @@ internal static class Modes
         {
             var gc = GC.GetGCMemoryInfo();
             return FormattableString.Invariant(
-                $"GC heap {gc.HeapSizeBytes / 1048576.0:N1} MB, committed {gc.TotalCommittedBytes / 1048576.0:N1} MB, fragmented {gc.FragmentedBytes / 1048576.0:N1} MB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, server GC {System.Runtime.GCSettings.IsServerGC}");
+                $"GC heap {gc.HeapSizeBytes / 1048576.0:N1} MB, committed {gc.TotalCommittedBytes / 1048576.0:N1} MB, fragmented {gc.FragmentedBytes / 1048576.0:N1} MB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, server GC {System.Runtime.GCSettings.IsServerGC}, after-burst memory releases {Dispatch.MemoryRelease.Releases}");
         }).AllowAnonymous();
         await app.RunAsync();
         return 0;
