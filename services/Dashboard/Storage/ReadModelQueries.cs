@@ -13,7 +13,7 @@ internal sealed class ReadModelQueries(SqliteDatabase db, TimeProvider clock)
         await using var c = await db.OpenAsync(ct);
         var countries = await ListAsync(c, "SELECT country_code, level FROM country_level ORDER BY country_code", r =>
             new CountryLevelDto(r.GetString(0), r.GetInt32(1)), ct);
-        var zones = await ListAsync(c, "SELECT assessment_id, country_code, zone_name, subdivisions, polygon, level FROM zone_level ORDER BY country_code", r =>
+        var zones = await ListAsync(c, "SELECT assessment_id, country_code, zone_name, subdivisions, polygon, level FROM zone_level WHERE level > 0 ORDER BY country_code", r =>
             new ZoneDto(r.GetString(0), r.GetString(1), Str(r, 2), Json<List<string>>(Str(r, 3)) ?? [], Json<List<double[]>>(Str(r, 4)), r.GetInt32(5)), ct);
         var crises = await CrisesAsync(c, "WHERE status = 'active'", null, ct);
         return new MapView(countries, zones, crises);
@@ -28,7 +28,7 @@ internal sealed class ReadModelQueries(SqliteDatabase db, TimeProvider clock)
             FROM country_level WHERE country_code = $cc
             """, r => new AssessmentDto(r.GetInt32(0), Str(r, 1), r.GetInt64(2), Json<List<CategoryDto>>(Str(r, 3)) ?? [],
             new TextDto(Str(r, 4), Str(r, 5)), new TextDto(Str(r, 6), Str(r, 7)), Str(r, 8), Str(r, 9)), ct, p)).FirstOrDefault();
-        var zones = await ListAsync(c, "SELECT assessment_id, country_code, zone_name, subdivisions, polygon, level FROM zone_level WHERE country_code = $cc", r =>
+        var zones = await ListAsync(c, "SELECT assessment_id, country_code, zone_name, subdivisions, polygon, level FROM zone_level WHERE country_code = $cc AND level > 0", r =>
             new ZoneDto(r.GetString(0), r.GetString(1), Str(r, 2), Json<List<string>>(Str(r, 3)) ?? [], Json<List<double[]>>(Str(r, 4)), r.GetInt32(5)), ct, p);
         var history = await ListAsync(c, """
             SELECT sequence, zone_name, previous_level, new_level, reason, approval_mode, changed_at

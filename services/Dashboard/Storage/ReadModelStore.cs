@@ -47,6 +47,10 @@ internal sealed class ReadModelStore(SqliteDatabase db, TimeProvider clock)
         await tx.CommitAsync(ct);
     }
 
+    // A retired zone keeps its row (so that an older change redelivered late cannot bring it back:
+    // upserts only move a zone to a higher version) with this level, and is left out of every view.
+    private const int RetiredZoneLevel = (int)ThreatLevel.Unspecified;
+
     private static async Task ApplyLevelAsync(SqliteConnection c, SqliteTransaction tx, ThreatLevelChanged e, string eventId, bool history, CancellationToken ct)
     {
         {
@@ -90,7 +94,7 @@ internal sealed class ReadModelStore(SqliteDatabase db, TimeProvider clock)
                         categories = excluded.categories, review_by = excluded.review_by, changed_at = excluded.changed_at
                     WHERE excluded.version > zone_level.version
                     """, ct, ("$a", e.AssessmentId), ("$cc", country), ("$zone", Empty(area.ZoneName)),
-                    ("$subs", JsonSerializer.Serialize(area.SubdivisionCodes.ToList())), ("$poly", polygon), ("$level", (int)e.NewLevel),
+                    ("$subs", JsonSerializer.Serialize(area.SubdivisionCodes.ToList())), ("$poly", polygon), ("$level", e.ZoneRetired ? RetiredZoneLevel : (int)e.NewLevel),
                     ("$v", e.Version), ("$seq", e.Sequence), ("$cat", categories), ("$review", Time(e.ReviewBy)), ("$at", Time(e.ChangedAt)));
                 if (e.CountryLevel != ThreatLevel.Unspecified)
                 {

@@ -315,6 +315,7 @@ public sealed class ThreatLevelStore : IDisposable
             ChangeId = changeId,
             ChangedAt = assessment.UpdatedAt,
             CountryLevel = countryLevel,
+            ZoneRetired = assessment.Level == ThreatLevel.Unspecified,
         };
         evt.Categories.AddRange(assessment.Categories);
         evt.CategoriesAdded.AddRange(change.CategoriesAdded);

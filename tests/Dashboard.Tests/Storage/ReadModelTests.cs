@@ -1,5 +1,6 @@
 using System.Text;
 using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Dashboard.Storage;
 using Dcis.Crisis.Events.V1;
 using Dcis.Crisis.Shared.Events;
 using Dcis.Crisis.Shared.Storage;
@@ -95,6 +96,32 @@ public sealed class ReadModelTests : IAsyncLifetime
 
         Assert.Equal((long)ThreatLevel.DoNotTravel, await ScalarAsync("SELECT level FROM country_level WHERE country_code = 'SD'"));
         Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM level_history WHERE country_code = 'SD'"));
+    }
+
+    [Fact]
+    public async Task A_Retired_Zone_Leaves_The_Map_And_A_Late_Older_Change_Does_Not_Bring_It_Back()
+    {
+        ThreatLevelChanged Zone(long version, ThreatLevel level, bool retired)
+        {
+            var e = Events.Level("NE", level, sequence: 500 + version);
+            e.AssessmentId = "NE/zone/tillaberi";
+            e.Version = version;
+            e.Area = new Area { CountryCode = "NE", ZoneName = "Tillabéri", SubdivisionCodes = { "NE-6" } };
+            e.CountryLevel = ThreatLevel.AvoidNonEssential;
+            e.ZoneRetired = retired;
+            return e;
+        }
+
+        var queries = _host.App.Services.GetRequiredService<ReadModelQueries>();
+        await CloudEvents.DeliverOkAsync(Callbacks, Topics.ThreatLevelChanged, Zone(1, ThreatLevel.DoNotTravel, retired: false));
+        Assert.Equal(["NE/zone/tillaberi"], (await queries.MapAsync(default)).Zones.Select(z => z.AssessmentId));
+
+        await CloudEvents.DeliverOkAsync(Callbacks, Topics.ThreatLevelChanged, Zone(2, ThreatLevel.AvoidNonEssential, retired: true));
+        await CloudEvents.DeliverOkAsync(Callbacks, Topics.ThreatLevelChanged, Zone(1, ThreatLevel.DoNotTravel, retired: false));
+
+        Assert.DoesNotContain((await queries.MapAsync(default)).Zones, z => z.Country == "NE");
+        Assert.Empty((await queries.CountryAsync("NE", default)).Zones);
+        Assert.Equal((long)ThreatLevel.AvoidNonEssential, await ScalarAsync("SELECT level FROM country_level WHERE country_code = 'NE'"));
     }
 
     [Fact]

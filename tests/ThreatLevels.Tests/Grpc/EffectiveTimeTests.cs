@@ -197,6 +197,7 @@ public sealed class EffectiveTimeTests : IAsyncLifetime, IDisposable
         Assert.Equal(ThreatLevel.AvoidNonEssential, published[^1].PreviousLevel);
         Assert.Equal(ThreatLevel.Increased, published[^1].NewLevel);
         Assert.Equal([ThreatCategory.Terrorism], published[^1].CategoriesRemoved);
+        Assert.Equal([false, true], published.Select(e => e.ZoneRetired));
         Assert.Empty(retired.Categories);
     }
 
