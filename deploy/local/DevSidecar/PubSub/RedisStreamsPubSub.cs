@@ -117,7 +117,12 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             _readers.Add(reader);
         }
 
-        var queue = Channel.CreateBounded<StreamMessage>(Math.Max(1, Settings.QueueDepth));
+        // A worker waiting for an entry runs on the writer's thread up to its first await (the POST), instead
+        // of being queued to the thread pool: fewer hand-offs per entry read.
+        var queue = Channel.CreateBounded<StreamMessage>(new BoundedChannelOptions(Math.Max(1, Settings.QueueDepth))
+        {
+            AllowSynchronousContinuations = true,
+        });
         // Successes are acknowledged by one loop that sends every id waiting as one XACK (after success only).
         var acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
         var acker = Task.Run(() => AckLoopAsync(db, topic, group, acks.Reader, abortHandlers), CancellationToken.None);
