@@ -31,6 +31,9 @@ internal sealed class Housekeeping(
     // Trail rows are read, turned into events and committed this many at a time (bounded memory per flush).
     private const int MaxRowsPerFlush = 1000;
 
+    // Quiet flush ticks in a row (~1 s at the default interval) before a burst counts as over.
+    private const int QuietTicksBeforeRelease = 4;
+
     private int _memoryReleases;
 
     /// <summary>How many bursts ended with this loop giving memory back (<see cref="MemoryRelease.AfterBurst"/>).</summary>
@@ -68,6 +71,7 @@ internal sealed class Housekeeping(
         await Task.Yield();
         var lastWipe = DateTimeOffset.MinValue;
         var busy = false;
+        var quietTicks = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -76,11 +80,14 @@ internal sealed class Housekeeping(
                 if (flushed > 0)
                 {
                     busy = true;
+                    quietTicks = 0;
                 }
-                else if (busy && await store.QueueDepthAsync(stoppingToken) == 0)
+                else if (busy && await store.QueueDepthAsync(stoppingToken) == 0 && ++quietTicks >= QuietTicksBeforeRelease)
                 {
-                    // The burst is over: nothing queued or in flight, its status trail published.
+                    // The burst is over: nothing queued or in flight and its status trail published, for a few ticks in a row
+                    // (not a gap between two request batches).
                     busy = false;
+                    quietTicks = 0;
                     MemoryRelease.AfterBurst();
                     Interlocked.Increment(ref _memoryReleases);
                 }

@@ -14,6 +14,13 @@ internal static class Modes
         var sink = new CountingSmsProvider();
         var app = NotificationsApp.Create(args, s => s.AddSingleton<IChannelProvider>(sink));
         app.MapGet("/bench/handed", () => sink.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)).AllowAnonymous();
+        app.MapGet("/bench/trail-pending", async (Dcis.Crisis.Shared.Storage.SqliteDatabase database, CancellationToken ct) =>
+        {
+            await using var connection = await database.OpenAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM status_trail WHERE id > (SELECT published_up_to FROM trail_cursor WHERE id = 1)";
+            return ((long)(await command.ExecuteScalarAsync(ct))!).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }).AllowAnonymous();
         app.MapGet("/bench/memory", () =>
         {
             var gc = GC.GetGCMemoryInfo();
