@@ -117,12 +117,9 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             _readers.Add(reader);
         }
 
-        // A worker waiting for an entry runs on the writer's thread up to its first await (the POST), instead
-        // of being queued to the thread pool: fewer hand-offs per entry read.
-        var queue = Channel.CreateBounded<StreamMessage>(new BoundedChannelOptions(Math.Max(1, Settings.QueueDepth))
-        {
-            AllowSynchronousContinuations = true,
-        });
+        // AllowSynchronousContinuations here was measured (SidecarBench, interleaved A/B, 2 runs each): no
+        // change in the subscriber's CPU or context switches per message, so the default stays.
+        var queue = Channel.CreateBounded<StreamMessage>(Math.Max(1, Settings.QueueDepth));
         // Successes are acknowledged by one loop that sends every id waiting as one XACK (after success only).
         var acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
         var acker = Task.Run(() => AckLoopAsync(db, topic, group, acks.Reader, abortHandlers), CancellationToken.None);
