@@ -59,7 +59,8 @@ public static class CrisisHostingExtensions
     }
 
     /// <summary>Maps health (gRPC and <c>/healthz</c>), reflection in Development, the Dapr
-    /// subscription discovery endpoint, and the CloudEvents unwrapping middleware.</summary>
+    /// subscription discovery endpoint, the CloudEvents unwrapping middleware, and lifts the request-body
+    /// rate limit on watch streams (<see cref="LongLivedStreams"/>).</summary>
     public static WebApplication MapCrisisDefaults(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -68,6 +69,7 @@ public static class CrisisHostingExtensions
         app.UseWhen(
             static http => Microsoft.AspNetCore.Http.EndpointHttpContextExtensions.GetEndpoint(http)?.Metadata.GetMetadata<ReadsCloudEventEnvelope>() is null,
             static branch => branch.UseCloudEvents(new CloudEventsMiddlewareOptions { ForwardCloudEventPropertiesAsHeaders = true }));
+        app.UseLongLivedStreams();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcHealthChecksService().AllowAnonymous();
