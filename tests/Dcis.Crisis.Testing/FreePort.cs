@@ -11,6 +11,7 @@ public static class FreePort
     // connection (HTTP clients, Redis, sidecars), so one of those could take it between our check and
     // the server's bind (seen once in CI: a consular test host failed with "address already in use").
     // Ports of this range are only ever taken by a bind, and the ones given out here are never given twice.
+    // The launcher picks its sidecars' ports from 32000-32767, just above this range.
     private const int First = 20_000;
     private const int Last = 32_000;
     private static readonly HashSet<int> Given = [];
