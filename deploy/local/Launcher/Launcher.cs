@@ -1,3 +1,4 @@
+using Dcis.Crisis.Local;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -110,48 +111,12 @@ public sealed partial class Launcher(LaunchOptions options)
 
     private static void Say(string line) => ChildProcess.Print("launcher", line);
 
-    // Ports for the sidecars and the private Redis come from just below the kernel's ephemeral range
-    // (32768-60999 by default). A port the kernel hands out for "port 0" comes from that range, as
-    // does the local port of every outgoing connection: one of those took a sidecar's port between the
-    // check and the sidecar's bind, and since a child restarts on the same ports, that sidecar never came
-    // back (seen in CI). Ports of this range are only taken by binds; none is handed out twice. The test
-    // fixtures use 20000-31999, so a launcher started by a test does not pick the test's ports either.
-    private const int FirstPort = 32_000;
-    private const int LastPort = 32_768;
-    private static readonly HashSet<int> GivenPorts = [];
+    // Sidecar and private Redis ports: just below the ephemeral range (see LoopbackPorts). A child
+    // restarts on the same ports, so a port taken by an outgoing connection once kept a sidecar down
+    // for good. The test fixtures use 20000-31999, so a launcher started by a test never picks theirs.
+    private static readonly LoopbackPorts Ports = new(32_000, 32_768);
 
-    private static int FreePort()
-    {
-        lock (GivenPorts)
-        {
-            for (var attempt = 0; attempt < 1_000; attempt++)
-            {
-                var port = Random.Shared.Next(FirstPort, LastPort);
-                if (GivenPorts.Add(port) && IsFree(port))
-                {
-                    return port;
-                }
-            }
-        }
-
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    private static int FreePort() => Ports.Next();
 
     private static string? OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
