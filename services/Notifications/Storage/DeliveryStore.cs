@@ -8,7 +8,6 @@ using Dcis.Crisis.Notifications.Domain;
 using Dcis.Crisis.Shared.Events;
 using Dcis.Crisis.Shared.Storage;
 using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 
 namespace Dcis.Crisis.Notifications.Storage;
@@ -24,9 +23,6 @@ internal sealed record ClaimedDelivery(
 
 /// <summary>The result of intake of one request batch.</summary>
 internal sealed record IntakeResult(bool Duplicate, int Queued, int Cancelled, int Closed);
-
-/// <summary>A status change ready to publish.</summary>
-internal sealed record StatusRow(long Id, string Source, DeliveryStatusUpdate Update);
 
 /// <summary>Counts of one alert's deliveries.</summary>
 internal sealed record StatusCounts(long Total, long LatestVersion, IReadOnlyList<(Channel Channel, DeliveryStatus Status, long Count)> Counts);
@@ -523,13 +519,20 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     }
 
     /// <summary>Publishes the trail rows after the cursor as NotificationStatusChanged events (grouped by source,
-    /// many updates per event) through the outbox and moves the cursor, in one transaction. Returns the rows published.</summary>
+    /// many updates per event) through the outbox and moves the cursor, in one transaction. Returns the rows published.
+    /// The events' JSON is written straight from the rows (<see cref="StatusEventJson"/>), the same text
+    /// <see cref="Outbox.AddRangeAsync"/> would store for the messages, in the same outbox row shape.</summary>
     public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(updatesPerEvent, 1);
         using var turn = await WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction();
-        var rows = new List<StatusRow>();
+
+        // Rows by source in trail order (almost always one source); the sources in the order they first appear.
+        var bySource = new Dictionary<string, List<TrailUpdate>>(StringComparer.Ordinal);
+        var sources = new List<string>(1);
+        long lastId = 0;
         await using (var select = connection.Command(
             """
             SELECT t.id, d.source, d.source_alert_id, d.alert_version, d.recipient_id, t.channel, t.status, t.reason, t.at
@@ -538,45 +541,64 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
             """, tx, ("$n", maxRows)))
         {
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            string? lastSource = null;
+            List<TrailUpdate>? updates = null;
             while (await reader.ReadAsync(cancellationToken))
             {
-                rows.Add(new StatusRow(reader.GetInt64(0), reader.GetString(1), new DeliveryStatusUpdate
+                lastId = reader.GetInt64(0);
+                var source = reader.GetString(1);
+                if (!string.Equals(source, lastSource, StringComparison.Ordinal))
                 {
-                    SourceAlertId = reader.GetString(2),
-                    AlertVersion = reader.GetInt64(3),
-                    RecipientId = reader.GetString(4),
-                    Channel = (Channel)reader.GetInt32(5),
-                    Status = (DeliveryStatus)reader.GetInt32(6),
-                    Reason = reader.IsDBNull(7) ? string.Empty : reader.GetString(7),
-                    At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))),
-                }));
+                    if (!bySource.TryGetValue(source, out updates))
+                    {
+                        updates = new List<TrailUpdate>(Math.Min(maxRows, 1024));
+                        bySource[source] = updates;
+                        sources.Add(source);
+                    }
+
+                    lastSource = source;
+                }
+
+                updates!.Add(new TrailUpdate(reader.GetString(2), reader.GetInt64(3), reader.GetString(4), (Channel)reader.GetInt32(5),
+                    (DeliveryStatus)reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8)));
             }
         }
 
-        if (rows.Count == 0)
+        if (sources.Count == 0)
         {
             return 0;
         }
 
-        var events = new List<(string Topic, string EventId, IMessage Message)>();
-        foreach (var bySource in rows.GroupBy(r => r.Source, StringComparer.Ordinal))
+        var rows = 0;
+        var json = new StringBuilder(updatesPerEvent * 200);
+        await using (var insert = connection.Command(
+            Outbox.InsertSql, tx, ("$id", ""), ("$topic", Topics.NotificationStatusChanged), ("$type", NotificationStatusChanged.Descriptor.FullName),
+            ("$data", ""), ("$trace", System.Diagnostics.Activity.Current?.Id), ("$at", "")))
         {
-            foreach (var chunk in bySource.Chunk(updatesPerEvent))
+            insert.Prepare();
+            foreach (var source in sources)
             {
-                var e = new NotificationStatusChanged { EventId = Guid.NewGuid().ToString(), Source = bySource.Key };
-                e.Updates.AddRange(chunk.Select(r => r.Update));
-                events.Add((Topics.NotificationStatusChanged, e.EventId, e));
+                var updates = bySource[source];
+                rows += updates.Count;
+                for (var start = 0; start < updates.Count; start += updatesPerEvent)
+                {
+                    var eventId = Guid.NewGuid().ToString();
+                    insert.Parameters["$id"].Value = eventId;
+                    insert.Parameters["$data"].Value = StatusEventJson.Format(json, eventId, source,
+                        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(updates).Slice(start, Math.Min(updatesPerEvent, updates.Count - start)));
+                    insert.Parameters["$at"].Value = DateTimeOffset.UtcNow.ToString("O");
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
         }
 
-        await Outbox.AddRangeAsync(tx, events, cancellationToken);
-        await using (var mark = connection.Command("UPDATE trail_cursor SET published_up_to = $max WHERE id = 1", tx, ("$max", rows[^1].Id)))
+        await using (var mark = connection.Command("UPDATE trail_cursor SET published_up_to = $max WHERE id = 1", tx, ("$max", lastId)))
         {
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);
-        return rows.Count;
+        return rows;
     }
 
     /// <summary>Removes contact details of deliveries whose final status is older than the retention.</summary>
