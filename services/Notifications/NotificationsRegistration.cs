@@ -1,9 +1,11 @@
+using Dapr.Client;
 using Dcis.Crisis.Notifications.Channels;
 using Dcis.Crisis.Notifications.Dispatch;
 using Dcis.Crisis.Notifications.Domain;
 using Dcis.Crisis.Notifications.Events;
 using Dcis.Crisis.Notifications.Grpc;
 using Dcis.Crisis.Notifications.Storage;
+using Dcis.Crisis.Shared.Events;
 using Dcis.Crisis.Shared.Hosting;
 using Dcis.Crisis.Shared.Security;
 using Dcis.Crisis.Shared.Storage;
@@ -42,6 +44,10 @@ internal static class NotificationsRegistration
         services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
+        // The relay's publisher checks the sidecar before retrying a batch (see SidecarProbingPublisher); it replaces the
+        // shared registration of DaprEventPublisher (the last registration wins).
+        services.AddSingleton<IEventPublisher>(sp => new SidecarProbingPublisher(
+            ActivatorUtilities.CreateInstance<DaprEventPublisher>(sp), sp.GetRequiredService<DaprClient>()));
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
 
