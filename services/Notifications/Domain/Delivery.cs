@@ -61,10 +61,37 @@ public static class DeliveryRules
 
     /// <summary>The stable key of one message to one person: the same across retries, redeliveries and
     /// restarts. Providers use it as SMTP Message-Id, SMS client reference and inbox uniqueness.</summary>
+    /// <remarks>The first 16 bytes of SHA-256 over UTF-8 "source\nalert id\nversion\nrecipient id", in lower-case hex.
+    /// Computed once per recipient at intake, so built on the stack: no joined string, byte array or 64-character hex string.</remarks>
     public static string IdempotencyKey(string source, string sourceAlertId, long alertVersion, string recipientId)
     {
-        var text = string.Join('\n', source, sourceAlertId, alertVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), recipientId);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+        source ??= string.Empty;
+        sourceAlertId ??= string.Empty;
+        recipientId ??= string.Empty;
+        var max = Encoding.UTF8.GetMaxByteCount(source.Length + sourceAlertId.Length + recipientId.Length) + 23;
+        byte[]? rented = null;
+        Span<byte> text = max <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var n = Encoding.UTF8.GetBytes(source, text);
+            text[n++] = (byte)'\n';
+            n += Encoding.UTF8.GetBytes(sourceAlertId, text[n..]);
+            text[n++] = (byte)'\n';
+            alertVersion.TryFormat(text[n..], out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            n += written;
+            text[n++] = (byte)'\n';
+            n += Encoding.UTF8.GetBytes(recipientId, text[n..]);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(text[..n], hash);
+            return Convert.ToHexStringLower(hash[..16]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     /// <summary>Delay before try number <paramref name="attempt"/> (1-based) on the same address.</summary>

@@ -16,6 +16,28 @@ public sealed class DeliveryRulesTests
     }
 
     [Theory]
+    [InlineData("consular", "alert-1", 2L, "reg-1")]
+    [InlineData("", "", 0L, "")]
+    [InlineData("consular", "alerte-été-中文", -5L, "reg-😀")]
+    [InlineData("consular", "unpaired \ud83d surrogate", long.MaxValue, "reg-\ude00")]
+    public void IdempotencyKey_Is_The_Sha256_Prefix_Of_The_Joined_Fields(string source, string alertId, long version, string recipientId)
+    {
+        // The definition the stored keys were made with: a change of it would re-key resends of deliveries already stored.
+        var text = string.Join('\n', source, alertId, version.ToString(System.Globalization.CultureInfo.InvariantCulture), recipientId);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..32];
+        Assert.Equal(expected, DeliveryRules.IdempotencyKey(source, alertId, version, recipientId));
+    }
+
+    [Fact]
+    public void IdempotencyKey_Of_Long_Fields_Is_The_Same_Definition()
+    {
+        var longId = new string('é', 5000);
+        var text = string.Join('\n', "consular", longId, "1", "reg-1");
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..32];
+        Assert.Equal(expected, DeliveryRules.IdempotencyKey("consular", longId, 1, "reg-1"));
+    }
+
+    [Theory]
     [InlineData(SendOutcome.Sent, 1, 0, 2, NextStep.Done)]
     [InlineData(SendOutcome.Transient, 1, 0, 2, NextStep.Retry)]
     [InlineData(SendOutcome.Transient, 3, 0, 2, NextStep.Fallback)]
