@@ -10,12 +10,14 @@ internal sealed class SidecarUnavailableException() : Exception("the Dapr sideca
 /// The outbox relay's publisher. While publishes fail (sidecar down, restarting or not started yet), each retry first asks
 /// the sidecar whether it can reach its components (<c>GET /v1.0/healthz/outbound</c>: one small request, or a refused
 /// connection) and fails at once while it cannot, instead of turning the relay's whole batch (up to ~3 MB of status
-/// events) into CloudEvents for a call that cannot succeed. The relay backs off as before; the first publish after
-/// the sidecar answers healthy is a normal one. Nothing is lost: the rows stay in the outbox until a publish succeeds.
+/// events) into CloudEvents for a call that cannot succeed. The very first publish probes too (nothing is known of the
+/// sidecar yet): a service started without one, as in the benchmark, never runs the Dapr client's gRPC publish path
+/// (~0.3 s of JIT and a batch formatted for nothing). The relay backs off as before; the first publish after the sidecar
+/// answers healthy is a normal one. Nothing is lost: the rows stay in the outbox until a publish succeeds.
 /// </summary>
 internal sealed class SidecarProbingPublisher(IEventPublisher inner, Func<CancellationToken, Task<bool>> probe) : IEventPublisher
 {
-    private volatile bool _failing;
+    private volatile bool _failing = true;
 
     /// <summary>Probes through the Dapr client's outbound health check.</summary>
     public SidecarProbingPublisher(IEventPublisher inner, DaprClient dapr)
@@ -23,7 +25,7 @@ internal sealed class SidecarProbingPublisher(IEventPublisher inner, Func<Cancel
     {
     }
 
-    /// <summary>Whether the last publish failed (the next one probes first).</summary>
+    /// <summary>Whether no publish succeeded yet or the last one failed (the next one probes first).</summary>
     public bool Failing => _failing;
 
     public async Task PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
