@@ -46,7 +46,8 @@ public sealed class Harness : IAsyncDisposable
 
     internal NotificationRequestedConsumer Consumer => Service.App.Services.GetRequiredService<NotificationRequestedConsumer>();
 
-    public static async Task<Harness> StartAsync(IReadOnlyDictionary<string, string>? settings = null, bool dispatcherLoop = false, int? httpPort = null)
+    public static async Task<Harness> StartAsync(IReadOnlyDictionary<string, string>? settings = null, bool dispatcherLoop = false, int? httpPort = null,
+        Action<IServiceCollection>? services = null)
     {
         var smtpPort = FreePort.Next();
         var mail = await ServiceHost.StartAsync(MailSinkApp.Create, new Dictionary<string, string> { ["SMTP_PORT"] = smtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
@@ -72,6 +73,8 @@ public sealed class Harness : IAsyncDisposable
                 {
                     s.AddSingleton<TimeProvider>(clock);
                 }
+
+                services?.Invoke(s);
             }),
             all,
             httpPort: httpPort);

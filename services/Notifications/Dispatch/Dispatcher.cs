@@ -127,13 +127,31 @@ internal sealed class Dispatcher : BackgroundService
     private async Task SendAllAsync(IChannelProvider provider, IReadOnlyList<ClaimedDelivery> claimed,
         System.Threading.Channels.ChannelWriter<(ClaimedDelivery Claim, SendResult Result, NextStep Step, TimeSpan RetryDelay)> done, CancellationToken cancellationToken)
     {
+        // Each provider call gets its own timeout, on a token source linked to the pass's token. Sources are reused
+        // across the claim (reset after a call that did not time out): at most one per call in flight is made per claim,
+        // not one per message.
+        var timeouts = new System.Collections.Concurrent.ConcurrentStack<CancellationTokenSource>();
         try
         {
             await Parallel.ForEachAsync(claimed,
                 new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = cancellationToken },
                 async (claim, ct) =>
                 {
-                    var result = await SendAsync(provider, claim.Message, ct);
+                    if (!timeouts.TryPop(out var timeout))
+                    {
+                        timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    }
+
+                    var result = await SendAsync(provider, claim.Message, timeout, cancellationToken);
+                    if (timeout.TryReset())
+                    {
+                        timeouts.Push(timeout);
+                    }
+                    else
+                    {
+                        timeout.Dispose();
+                    }
+
                     var step = DeliveryRules.Decide(result, claim.AttemptsOnAddress, claim.AddressIndex, claim.Addresses.Count, _options.MaxAttemptsPerAddress);
                     await done.WriteAsync((claim, result, step, DeliveryRules.Backoff(_options.RetryBaseDelay, claim.AttemptsOnAddress)), ct);
                 });
@@ -143,6 +161,13 @@ internal sealed class Dispatcher : BackgroundService
         {
             done.TryComplete(ex);
             throw;
+        }
+        finally
+        {
+            while (timeouts.TryPop(out var timeout))
+            {
+                timeout.Dispose();
+            }
         }
     }
 
@@ -188,9 +213,10 @@ internal sealed class Dispatcher : BackgroundService
         return fallbacks;
     }
 
-    private async Task<SendResult> SendAsync(IChannelProvider provider, OutgoingMessage message, CancellationToken cancellationToken)
+    /// <summary>One provider call; <paramref name="timeout"/> (linked to <paramref name="cancellationToken"/>) is cancelled
+    /// after <see cref="NotificationsOptions.ProviderTimeout"/>.</summary>
+    private async Task<SendResult> SendAsync(IChannelProvider provider, OutgoingMessage message, CancellationTokenSource timeout, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.ProviderTimeout);
         try
         {

@@ -198,4 +198,54 @@ public sealed class DispatcherTests
     {
         public HttpClient CreateClient(string name) => new();
     }
+
+    [Fact]
+    public async Task A_Provider_Call_Past_The_Timeout_Is_Retried_And_The_Calls_Around_It_Are_Not_Cut_Short()
+    {
+        var gateway = new StallingWebhookGateway();
+        await using var h = await StartAsync(
+            new Dictionary<string, string> { ["Notifications:ProviderTimeout"] = "00:00:00.3", ["Notifications:WebhookRatePerSecond"] = "100000" },
+            services: s => s.AddSingleton<IChannelProvider>(gateway));
+        var recipients = Enumerable.Range(0, 100).Select(i => Recipient($"reg-{i}", (Channel.Webhook, i % 10 == 3 ? $"stall-{i}" : $"endpoint-{i}")));
+        await h.IntakeAsync(Request("alert-timeout", recipients, h.Clock.GetUtcNow()));
+
+        // One pass claims all 100: 90 answer at once (on timeout sources reused between calls), 10 stall until their timeout.
+        Assert.Equal(100, await h.Dispatcher.RunOnceAsync(CancellationToken.None));
+
+        Assert.Equal(10, gateway.TimedOut);
+        Assert.Equal(90, await h.ScalarAsync($"SELECT COUNT(*) FROM deliveries WHERE status = {(int)DeliveryStatus.Sent}"));
+        Assert.Equal(10, await h.ScalarAsync(
+            $"SELECT COUNT(*) FROM deliveries WHERE status = {(int)DeliveryStatus.Queued} AND reason = 'Webhook provider timeout' AND address_attempts = 1 AND recipient_id LIKE '%3'"));
+    }
+
+    /// <summary>A webhook endpoint that answers at once, except addresses starting "stall-", which never answer.</summary>
+    private sealed class StallingWebhookGateway : IChannelProvider
+    {
+        private int _timedOut;
+
+        public int TimedOut => Volatile.Read(ref _timedOut);
+
+        public Channel Channel => Channel.Webhook;
+
+        public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        {
+            if (!message.Address.Value.StartsWith("stall-", StringComparison.Ordinal))
+            {
+                await Task.Yield();
+                return SendResult.Ok;
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _timedOut);
+                throw;
+            }
+
+            return SendResult.Ok;
+        }
+    }
 }
