@@ -101,9 +101,36 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
     /// is cancelled, then lets in-flight handlers finish (they see <paramref name="abortHandlers"/>).
     /// The handler returns true to acknowledge the entry; false leaves it pending for redelivery.
     /// </summary>
-    public async Task SubscribeAsync(
+    public Task SubscribeAsync(
         string topic,
         Func<StreamMessage, CancellationToken, Task<bool>> handler,
+        CancellationToken stopReading,
+        CancellationToken abortHandlers) =>
+        RunAsync(topic, (queue, acks, abort) => Enumerable.Range(0, Math.Max(1, Settings.Concurrency))
+            .Select(_ => Task.Run(() => WorkAsync(topic, queue, acks, handler, abort), CancellationToken.None))
+            .ToList(), stopReading, abortHandlers);
+
+    /// <summary>
+    /// Bulk subscribe as daprd does it for a component without native bulk subscribe
+    /// (pkg/runtime/pubsub/default_bulksub.go): entries read from the stream (new and reclaimed) are
+    /// gathered into batches of up to <paramref name="maxMessages"/>, or what arrived within
+    /// <paramref name="maxAwait"/> of the batch's first entry; the handler gets each batch and answers,
+    /// per entry and in order, whether it may be acknowledged. Up to <c>concurrency</c> batches are
+    /// handled at once; on stop the partial batch is still handed over (daprd flushes on shutdown).
+    /// </summary>
+    public Task SubscribeBulkAsync(
+        string topic,
+        int maxMessages,
+        TimeSpan maxAwait,
+        Func<IReadOnlyList<StreamMessage>, CancellationToken, Task<IReadOnlyList<bool>>> handler,
+        CancellationToken stopReading,
+        CancellationToken abortHandlers) =>
+        RunAsync(topic, (queue, acks, abort) => [Task.Run(() => BatchAsync(topic, queue, acks, Math.Max(1, maxMessages), maxAwait, handler, abort), CancellationToken.None)],
+            stopReading, abortHandlers);
+
+    private async Task RunAsync(
+        string topic,
+        Func<ChannelReader<StreamMessage>, ChannelWriter<string>, CancellationToken, List<Task>> startWorkers,
         CancellationToken stopReading,
         CancellationToken abortHandlers)
     {
@@ -123,9 +150,7 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
         // Successes are acknowledged by one loop that sends every id waiting as one XACK (after success only).
         var acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
         var acker = Task.Run(() => AckLoopAsync(db, topic, group, acks.Reader, abortHandlers), CancellationToken.None);
-        var workers = Enumerable.Range(0, Math.Max(1, Settings.Concurrency))
-            .Select(_ => Task.Run(() => WorkAsync(topic, queue.Reader, acks.Writer, handler, abortHandlers), CancellationToken.None))
-            .ToList();
+        var workers = startWorkers(queue.Reader, acks.Writer, abortHandlers);
         var reclaim = Settings.ProcessingTimeout > TimeSpan.Zero && Settings.RedeliverInterval > TimeSpan.Zero
             ? Task.Run(() => ReclaimLoopAsync(db, topic, group, queue.Writer, stopReading), CancellationToken.None)
             : Task.CompletedTask;
@@ -230,6 +255,103 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             if (ack)
             {
                 acks.TryWrite(message.Id);
+            }
+        }
+    }
+
+    private async Task BatchAsync(
+        string topic, ChannelReader<StreamMessage> queue, ChannelWriter<string> acks, int maxMessages, TimeSpan maxAwait,
+        Func<IReadOnlyList<StreamMessage>, CancellationToken, Task<IReadOnlyList<bool>>> handler, CancellationToken abort)
+    {
+        using var inFlight = new SemaphoreSlim(Math.Max(1, Settings.Concurrency));
+        var running = new List<Task>();
+        while (await queue.WaitToReadAsync(CancellationToken.None))
+        {
+            var batch = new List<StreamMessage>(Math.Min(maxMessages, 1024));
+            var first = DateTime.UtcNow;
+            while (batch.Count < maxMessages)
+            {
+                if (queue.TryRead(out var message))
+                {
+                    batch.Add(message);
+                    continue;
+                }
+
+                var left = maxAwait - (DateTime.UtcNow - first);
+                if (left <= TimeSpan.Zero || !await WaitForMoreAsync(queue, left))
+                {
+                    break;
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            await inFlight.WaitAsync(CancellationToken.None);
+            running.RemoveAll(t => t.IsCompleted);
+            running.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await HandleBatchAsync(topic, batch, acks, handler, abort);
+                }
+                finally
+                {
+                    inFlight.Release();
+                }
+            }, CancellationToken.None));
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    /// <summary>True when an entry is waiting within <paramref name="wait"/>; false on timeout or when the queue completed.</summary>
+    private static async Task<bool> WaitForMoreAsync(ChannelReader<StreamMessage> queue, TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            return await queue.WaitToReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task HandleBatchAsync(
+        string topic, List<StreamMessage> batch, ChannelWriter<string> acks,
+        Func<IReadOnlyList<StreamMessage>, CancellationToken, Task<IReadOnlyList<bool>>> handler, CancellationToken abort)
+    {
+        IReadOnlyList<bool> results;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            if (Settings.ProcessingTimeout > TimeSpan.Zero)
+            {
+                cts.CancelAfter(Settings.ProcessingTimeout);
+            }
+
+            results = await handler(batch, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A handler bug must not kill the batcher: the entries stay pending and are redelivered.
+            _logger.LogError(e, "Handling a batch of {Count} entries of {Topic} failed", batch.Count, topic);
+            return;
+        }
+
+        for (var i = 0; i < batch.Count && i < results.Count; i++)
+        {
+            if (results[i])
+            {
+                acks.TryWrite(batch[i].Id);
             }
         }
     }

@@ -9,9 +9,9 @@ namespace Dcis.Crisis.DevSidecar.Subscriptions;
 /// <summary>
 /// Delivers one stored entry to the app (DAPR-CONTRACT.md §4): parse, expire, route, POST under the
 /// inbound resiliency policy, interpret the answer, dead-letter. Returns true when the entry may be
-/// acknowledged.
+/// acknowledged. Batches of bulk subscriptions: Deliverer.Bulk.cs.
 /// </summary>
-public sealed class Deliverer(
+public sealed partial class Deliverer(
     SidecarOptions options,
     AppChannel channel,
     Publisher publisher,

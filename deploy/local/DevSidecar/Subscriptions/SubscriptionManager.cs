@@ -70,9 +70,12 @@ public sealed class SubscriptionManager(
             }
 
             active.Add(subscription);
-            logger.LogInformation("Subscribed to {Topic} on {PubSub} ({Type}, routes {Routes}, dead letters {DeadLetter})",
+            logger.LogInformation("Subscribed to {Topic} on {PubSub} ({Type}, routes {Routes}, dead letters {DeadLetter}, {Bulk})",
                 subscription.Topic, subscription.PubsubName, subscription.Type,
-                string.Join(", ", subscription.Rules.Select(r => (r.Match?.Text ?? "*") + " -> " + r.Path)), subscription.DeadLetterTopic ?? "none");
+                string.Join(", ", subscription.Rules.Select(r => (r.Match?.Text ?? "*") + " -> " + r.Path)), subscription.DeadLetterTopic ?? "none",
+                subscription.BulkSubscribe is { Enabled: true } b
+                    ? $"bulk: up to {b.EffectiveMaxMessagesCount} entries or {b.EffectiveMaxAwait.TotalMilliseconds} ms"
+                    : "one entry per request");
             _consumers.Add(Task.Run(() => ConsumeAsync(subscription, pubsub), CancellationToken.None));
         }
 
@@ -83,6 +86,18 @@ public sealed class SubscriptionManager(
     {
         try
         {
+            if (subscription.BulkSubscribe is { Enabled: true } bulk)
+            {
+                await pubsub.Component.SubscribeBulkAsync(
+                    subscription.Topic,
+                    bulk.EffectiveMaxMessagesCount,
+                    bulk.EffectiveMaxAwait,
+                    (messages, ct) => deliverer.DeliverBulkAsync(subscription, pubsub, messages, ct),
+                    _stopReading.Token,
+                    _abortHandlers.Token);
+                return;
+            }
+
             await pubsub.Component.SubscribeAsync(
                 subscription.Topic,
                 (message, ct) => deliverer.DeliverAsync(subscription, pubsub, message, ct),

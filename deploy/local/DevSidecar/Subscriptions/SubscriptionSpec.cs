@@ -7,6 +7,23 @@ namespace Dcis.Crisis.DevSidecar.Subscriptions;
 /// <summary>A routing rule: the first rule whose <see cref="Match"/> is true (or null = match-all) wins.</summary>
 public sealed record RouteRule(CelExpression? Match, string Path);
 
+/// <summary>
+/// <c>bulkSubscribe</c> of a subscription (DAPR-CONTRACT.md §3.1, §3.2): entries are delivered in
+/// batches of up to <see cref="MaxMessagesCount"/>, or what arrived within
+/// <see cref="MaxAwaitDurationMs"/> of the first entry of the batch. Zero or less means daprd's default.
+/// </summary>
+public sealed record BulkSubscribeSpec(bool Enabled, int MaxMessagesCount, int MaxAwaitDurationMs)
+{
+    /// <summary>daprd's defaults for a component without native bulk subscribe (pkg/runtime/pubsub/default_bulksub.go).</summary>
+    public const int DefaultMaxMessagesCount = 100;
+
+    public const int DefaultMaxAwaitDurationMs = 1000;
+
+    public int EffectiveMaxMessagesCount => MaxMessagesCount > 0 ? MaxMessagesCount : DefaultMaxMessagesCount;
+
+    public TimeSpan EffectiveMaxAwait => TimeSpan.FromMilliseconds(MaxAwaitDurationMs > 0 ? MaxAwaitDurationMs : DefaultMaxAwaitDurationMs);
+}
+
 /// <summary>One subscription, programmatic or declarative (DAPR-CONTRACT.md §3).</summary>
 public sealed record SubscriptionSpec(
     string PubsubName,
@@ -16,6 +33,12 @@ public sealed record SubscriptionSpec(
     IReadOnlyDictionary<string, string> Metadata,
     string Type)
 {
+    /// <summary>The <c>bulkSubscribe</c> settings, or null when the subscription has none.</summary>
+    public BulkSubscribeSpec? BulkSubscribe { get; init; }
+
+    /// <summary>True when entries go to the app in batches (<c>bulkSubscribe.enabled</c>).</summary>
+    public bool IsBulk => BulkSubscribe is { Enabled: true };
+
     public bool RawPayload => Metadata.TryGetValue("rawPayload", out var v) && bool.TryParse(v, out var b) && b;
 
     /// <summary>The path of the first matching rule, or null when no rule matches.</summary>
@@ -101,7 +124,12 @@ public sealed record SubscriptionSpec(
                 }
             }
 
-            result.Add(new SubscriptionSpec(pubsub ?? "", topic ?? "", built, NullIfEmpty(Str(item["deadLetterTopic"])), metadata, "PROGRAMMATIC"));
+            result.Add(new SubscriptionSpec(pubsub ?? "", topic ?? "", built, NullIfEmpty(Str(item["deadLetterTopic"])), metadata, "PROGRAMMATIC")
+            {
+                BulkSubscribe = item["bulkSubscribe"] is JsonObject bulk
+                    ? new BulkSubscribeSpec(Bool(Str(bulk["enabled"])), Int(Str(bulk["maxMessagesCount"])), Int(Str(bulk["maxAwaitDurationMs"])))
+                    : null,
+            });
         }
 
         return result;
@@ -130,7 +158,13 @@ public sealed record SubscriptionSpec(
             throw new FormatException($"Subscription to {topic} in {file} has no route");
         }
 
-        return new SubscriptionSpec(pubsub, topic, built, NullIfEmpty(spec.Str("deadLetterTopic")), metadata, "DECLARATIVE");
+        var bulk = spec.Map("bulkSubscribe");
+        return new SubscriptionSpec(pubsub, topic, built, NullIfEmpty(spec.Str("deadLetterTopic")), metadata, "DECLARATIVE")
+        {
+            BulkSubscribe = bulk is null
+                ? null
+                : new BulkSubscribeSpec(Bool(bulk.Str("enabled")), Int(bulk.Str("maxMessagesCount")), Int(bulk.Str("maxAwaitDurationMs"))),
+        };
     }
 
     // JS SDK metadata values arrive JSON.stringify-ed; a JSON string value is taken as its text.
@@ -140,6 +174,11 @@ public sealed record SubscriptionSpec(
         JsonValue v when v.TryGetValue<string>(out var s) => s,
         _ => node.ToJsonString(),
     };
+
+    private static bool Bool(string? s) => bool.TryParse(s, out var b) && b;
+
+    private static int Int(string? s) =>
+        int.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
