@@ -1,3 +1,4 @@
+using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Dcis.Crisis.DevSidecar.Tests;
@@ -5,6 +6,7 @@ namespace Dcis.Crisis.DevSidecar.Tests;
 /// <summary>
 /// A subscriber app run as its own process (so a test can kill -9 it): topic "durable" on
 /// crisis-pubsub; every handled payload id is appended and flushed to a file before answering 200.
+/// <see cref="RunBulkAsync"/> is the same app with a bulk subscription (SDK <c>WithBulkSubscribe</c>).
 /// </summary>
 public static class DurableSubscriber
 {
@@ -38,6 +40,47 @@ public static class DurableSubscriber
 
             return Results.Ok();
         }).WithTopic(PubSubFixture.PubSub, Topic);
+        await app.RunAsync();
+    }
+
+    /// <summary>
+    /// Bulk variant: batches of up to 20 entries; each entry is recorded (flushed) before the batch is
+    /// answered SUCCESS, one batch at a time, so that a kill lands with entries recorded but unanswered.
+    /// </summary>
+    public static async Task RunBulkAsync(int port, string recordFile)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http1));
+        var app = builder.Build();
+        var gate = new SemaphoreSlim(1);
+        app.UseCloudEvents();
+        app.MapSubscribeHandler();
+        app.MapPost("events/durable", async (BulkSubscribeMessage<BulkMessageModel<Payload>> message, CancellationToken ct) =>
+        {
+            var statuses = new List<BulkSubscribeAppResponseEntry>();
+            await gate.WaitAsync(ct);
+            try
+            {
+                foreach (var entry in message.Entries)
+                {
+                    await Task.Delay(20, ct);
+                    await using var file = new FileStream(recordFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                    await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(entry.Event.Data.Id + "\n"), ct);
+                    await file.FlushAsync(ct);
+                    file.Flush(flushToDisk: true);
+                    statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.SUCCESS));
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+
+            return Results.Json(new BulkSubscribeAppResponse(statuses));
+        })
+        .WithTopic(PubSubFixture.PubSub, Topic)
+        .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = Topic, MaxMessagesCount = 20, MaxAwaitDurationMs = 100 });
         await app.RunAsync();
     }
 }
