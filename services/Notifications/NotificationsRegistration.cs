@@ -1,4 +1,5 @@
 using Dapr.Client;
+using Dcis.Crisis.Events.V1;
 using Dcis.Crisis.Notifications.Channels;
 using Dcis.Crisis.Notifications.Dispatch;
 using Dcis.Crisis.Notifications.Domain;
@@ -37,6 +38,7 @@ internal static class NotificationsRegistration
         services.AddSingleton<IChannelProvider, UnconfiguredWebhookProvider>();
 
         services.AddSingleton<NotificationRequestedConsumer>();
+        services.AddSingleton<IEventDataParser<NotificationRequested>, NotificationRequestedJsonParser>();
 
         // Order matters: the schema exists and crashed sends are re-queued before anything runs.
         services.AddHostedService<StoreInitializer>();
