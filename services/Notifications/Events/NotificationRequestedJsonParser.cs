@@ -336,7 +336,8 @@ internal sealed class NotificationRequestedJsonParser : IEventDataParser<Notific
         return reader.TokenType == JsonTokenType.String && names.TryGetValue(reader.GetString()!, out value);
     }
 
-    /// <summary>A timestamp string, parsed by ProtoJson itself (two per request batch).</summary>
+    /// <summary>A timestamp in the form ProtoJson writes ("yyyy-MM-ddTHH:mm:ss", 0, 3, 6 or 9 digits of fraction, "Z");
+    /// any other form (an offset, a leap second...) is parsed by ProtoJson itself.</summary>
     private static bool Time(ref Utf8JsonReader reader, out Timestamp? value)
     {
         value = null;
@@ -345,8 +346,53 @@ internal sealed class NotificationRequestedJsonParser : IEventDataParser<Notific
             return false;
         }
 
-        value = ProtoJson.Parse<Timestamp>(string.Concat("\"", reader.GetString(), "\""));
+        var text = reader.ValueSpan;
+        value = CanonicalTime(text) ?? ProtoJson.Parse<Timestamp>(string.Concat("\"", reader.GetString(), "\""));
         return true;
+    }
+
+    internal static Timestamp? CanonicalTime(ReadOnlySpan<byte> text)
+    {
+        if (text.Length < 20 || text[^1] != (byte)'Z'
+            || !TryParseSeconds(text[..19], out var seconds))
+        {
+            return null;
+        }
+
+        var fraction = text[19..^1];
+        var nanos = 0;
+        if (fraction.Length > 0)
+        {
+            if (fraction[0] != (byte)'.' || fraction.Length - 1 is not (3 or 6 or 9) || fraction[1..].ContainsAnyExceptInRange((byte)'0', (byte)'9'))
+            {
+                return null;
+            }
+
+            foreach (var digit in fraction[1..])
+            {
+                nanos = (nanos * 10) + (digit - '0');
+            }
+
+            for (var i = fraction.Length - 1; i < 9; i++)
+            {
+                nanos *= 10;
+            }
+        }
+
+        return new Timestamp { Seconds = (seconds.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond, Nanos = nanos };
+    }
+
+    /// <summary>"yyyy-MM-ddTHH:mm:ss" exactly (UTC, no offset).</summary>
+    private static bool TryParseSeconds(ReadOnlySpan<byte> text, out DateTime value)
+    {
+        Span<char> chars = stackalloc char[19];
+        for (var i = 0; i < 19; i++)
+        {
+            chars[i] = (char)text[i];
+        }
+
+        return DateTime.TryParseExact(chars, "yyyy'-'MM'-'dd'T'HH':'mm':'ss", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out value);
     }
 
     private static Dictionary<string, int> EnumNames<TEnum>(TEnum _)
