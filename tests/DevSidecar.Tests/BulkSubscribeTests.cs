@@ -42,6 +42,24 @@ public sealed class BulkSubscribeTests(BulkFixture fx)
     }
 
     [Fact]
+    public async Task Bulk_ExpiredEntries_NeverGoIntoABatch_AndAreAcknowledged()
+    {
+        var marker = NewId();
+        var envelope = new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(), ["source"] = "test", ["type"] = "com.dapr.event.sent", ["specversion"] = "1.0",
+            ["datacontenttype"] = "application/json", ["data"] = new JsonObject { ["id"] = $"{marker}-expired" },
+            ["expiration"] = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"),
+        };
+        var expired = await fx.Db.StreamAddAsync("bulk-await", "data", envelope.ToJsonString());
+        await fx.Client.BulkPublishEventAsync(BulkFixture.PubSub, "bulk-await", [new Payload($"{marker}-fresh")]);
+
+        await Eventually.TrueAsync(() => fx.Posts("events/bulk-await", marker).Count >= 1);
+        await Eventually.TrueAsync(async () => !(await fx.PendingIdsAsync("bulk-await")).Contains((string)expired!), because: "the expired entry acknowledged");
+        Assert.Equal([$"{marker}-fresh"], fx.Posts("events/bulk-await", marker).SelectMany(p => BulkFixture.Ids(p.Envelope)));
+    }
+
+    [Fact]
     public async Task Bulk_PostsDaprdsEnvelope_AsApplicationJson_WithTokenAndTrace()
     {
         var marker = NewId();
