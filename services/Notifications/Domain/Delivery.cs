@@ -116,8 +116,22 @@ public static class DeliveryRules
     }
 
     /// <summary>Encodes addresses for storage (channel number and address, unit/record separators).</summary>
-    public static string EncodeAddresses(IEnumerable<Address> addresses) =>
-        string.Join('\u001e', addresses.Select(a => ((int)a.Channel).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\u001f" + a.Value));
+    public static string EncodeAddresses(IEnumerable<Address> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var encoded = new StringBuilder(64);
+        foreach (var a in addresses)
+        {
+            if (encoded.Length > 0)
+            {
+                encoded.Append('\u001e');
+            }
+
+            encoded.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(int)a.Channel}").Append('\u001f').Append(a.Value);
+        }
+
+        return encoded.ToString();
+    }
 
     /// <summary>Decodes what <see cref="EncodeAddresses"/> wrote.</summary>
     public static IReadOnlyList<Address> DecodeAddresses(string? encoded)
@@ -127,11 +141,16 @@ public static class DeliveryRules
             return [];
         }
 
-        return encoded.Split('\u001e').Select(part =>
+        var addresses = new List<Address>(2);
+        var text = encoded.AsSpan();
+        foreach (var range in text.Split('\u001e'))
         {
-            var separator = part.IndexOf('\u001f', StringComparison.Ordinal);
-            return new Address((Channel)int.Parse(part.AsSpan(0, separator), System.Globalization.CultureInfo.InvariantCulture), part[(separator + 1)..]);
-        }).ToList();
+            var part = text[range];
+            var separator = part.IndexOf('\u001f');
+            addresses.Add(new Address((Channel)int.Parse(part[..separator], System.Globalization.CultureInfo.InvariantCulture), part[(separator + 1)..].ToString()));
+        }
+
+        return addresses;
     }
 }
 

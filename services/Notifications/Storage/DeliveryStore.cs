@@ -322,34 +322,48 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         var attemptId = Guid.NewGuid().ToString("N");
         var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
             int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>();
-        using var turn = await WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var tx = connection.BeginTransaction();
-        // One statement picks the due deliveries (partial index: channel, priority, id) and marks them
-        // 'sending' with this attempt's id; RETURNING hands back the rows as updated (attempt counters included).
-        await using (var claim = connection.Command(
-            $"""
-            UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now
-            WHERE id IN (
-                SELECT id FROM deliveries
-                WHERE status = {Queued} AND channel = $c AND next_at <= $now AND expires_at > $now
-                ORDER BY priority DESC, id LIMIT $n)
-            RETURNING id, alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language, addresses, reply_code,
-                   address_index, address_attempts, requested_at
-            """, tx, ("$a", attemptId), ("$c", (int)channel), ("$now", nowMs), ("$n", limit)))
+        var messagesByAlert = new Dictionary<long, IReadOnlyList<LocalizedMessage>>();
+
+        // Only the claim itself is in this writer's turn; the messages are built after it is over.
+        using (await WriteTurnAsync(cancellationToken))
         {
-            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var tx = connection.BeginTransaction();
+            // One statement picks the due deliveries (partial index: channel, priority, id) and marks them
+            // 'sending' with this attempt's id; RETURNING hands back the rows as updated (attempt counters included).
+            await using (var claim = connection.Command(
+                $"""
+                UPDATE deliveries SET status = {Sending}, attempt_id = $a, attempts = attempts + 1, address_attempts = address_attempts + 1, updated_at = $now
+                WHERE id IN (
+                    SELECT id FROM deliveries
+                    WHERE status = {Queued} AND channel = $c AND next_at <= $now AND expires_at > $now
+                    ORDER BY priority DESC, id LIMIT $n)
+                RETURNING id, alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language, addresses, reply_code,
+                       address_index, address_attempts, requested_at
+                """, tx, ("$a", attemptId), ("$c", (int)channel), ("$now", nowMs), ("$n", limit)))
             {
-                rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
-                    reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9),
-                    reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetInt32(12), reader.GetInt64(13)));
+                await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
+                        reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9),
+                        reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetInt32(12), reader.GetInt64(13)));
+                }
             }
+
+            foreach (var row in rows)
+            {
+                if (!messagesByAlert.ContainsKey(row.AlertRow))
+                {
+                    messagesByAlert[row.AlertRow] = await AlertMessagesAsync(tx, row.AlertRow, cancellationToken);
+                }
+            }
+
+            await tx.CommitAsync(cancellationToken);
         }
 
         if (rows.Count == 0)
         {
-            await tx.CommitAsync(cancellationToken);
             return [];
         }
 
@@ -359,11 +373,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         var claimed = new List<ClaimedDelivery>(rows.Count);
         foreach (var row in rows)
         {
-            var messages = await AlertMessagesAsync(tx, row.AlertRow, cancellationToken);
-            var language = (Language)row.Language;
-            var text = messages.FirstOrDefault(m => m.Language == language)
-                ?? messages.FirstOrDefault(m => m.Language is Language.Fr or Language.Unspecified)
-                ?? (messages.Count > 0 ? messages[0] : new LocalizedMessage());
+            var text = MessageIn(messagesByAlert[row.AlertRow], (Language)row.Language);
             var addresses = DeliveryRules.DecodeAddresses(row.Addresses);
             var address = row.AddressIndex < addresses.Count ? addresses[row.AddressIndex] : new Address(channel, string.Empty);
             claimed.Add(new ClaimedDelivery(
@@ -372,9 +382,27 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
                 attemptId, row.AddressIndex, row.AddressAttempts, addresses, row.RequestedAt));
         }
 
-        await tx.CommitAsync(cancellationToken);
         return claimed;
     }
+
+    /// <summary>The text in the recipient's language, else French (or unspecified), else the first; empty if there is none.</summary>
+    private static LocalizedMessage MessageIn(IReadOnlyList<LocalizedMessage> messages, Language language)
+    {
+        LocalizedMessage? french = null;
+        foreach (var m in messages)
+        {
+            if (m.Language == language)
+            {
+                return m;
+            }
+
+            french ??= m.Language is Language.Fr or Language.Unspecified ? m : null;
+        }
+
+        return french ?? (messages.Count > 0 ? messages[0] : EmptyMessage);
+    }
+
+    private static readonly LocalizedMessage EmptyMessage = new();
 
     private async Task<IReadOnlyList<LocalizedMessage>> AlertMessagesAsync(SqliteTransaction tx, long alertRow, CancellationToken cancellationToken)
     {

@@ -79,7 +79,7 @@ internal static class StatusEventJson
         if (update.AlertVersion != 0)
         {
             Name(builder, ref first, "alertVersion");
-            builder.Append('"').Append(update.AlertVersion).Append('"');
+            builder.Append(CultureInfo.InvariantCulture, $"\"{update.AlertVersion}\"");
         }
 
         if (update.RecipientId.Length > 0)
@@ -138,7 +138,7 @@ internal static class StatusEventJson
         }
         else
         {
-            builder.Append(value);
+            builder.Append(CultureInfo.InvariantCulture, $"{value}");
         }
     }
 

@@ -200,6 +200,28 @@ public sealed class DispatcherTests
     }
 
     [Fact]
+    public async Task Each_Person_Gets_The_Text_In_Their_Language_Else_French()
+    {
+        await using var h = await StartAsync();
+        var request = Request("alert-lang", [Recipient("reg-fr", (Channel.Sms, "+33600000001")), Recipient("reg-en", (Channel.Sms, "+33600000002")),
+            Recipient("reg-none", (Channel.Sms, "+33600000003"))], h.Clock.GetUtcNow());
+        request.Recipients[1].Language = Language.En;
+        request.Recipients[2].Language = Language.Unspecified;
+        var englishOnly = Request("alert-lang-en", [Recipient("reg-fr-2", (Channel.Sms, "+33600000004"))], h.Clock.GetUtcNow());
+        englishOnly.Messages.RemoveAt(0);
+        await h.IntakeAsync(request);
+        await h.IntakeAsync(englishOnly);
+
+        Assert.Equal(4, await h.DispatchUntilIdleAsync());
+
+        var texts = (await h.SmsMessagesAsync()).ToDictionary(m => m.To, m => m.Text);
+        Assert.Equal("Alerte: Restez chez vous.", texts["+33600000001"]);
+        Assert.Equal("Alert: Stay at home.", texts["+33600000002"]);
+        Assert.Equal("Alerte: Restez chez vous.", texts["+33600000003"]);
+        Assert.Equal("Alert: Stay at home.", texts["+33600000004"]);   // no French text: the first there is
+    }
+
+    [Fact]
     public async Task A_Provider_Call_Past_The_Timeout_Is_Retried_And_The_Calls_Around_It_Are_Not_Cut_Short()
     {
         var gateway = new StallingWebhookGateway();

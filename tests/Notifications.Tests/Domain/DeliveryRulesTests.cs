@@ -54,6 +54,17 @@ public sealed class DeliveryRulesTests
             new[] { 1, 2, 3 }.Select(a => DeliveryRules.Backoff(TimeSpan.FromSeconds(2), a)).ToArray());
 
     [Fact]
+    public void Address_Encoding_Is_The_Stored_Format()
+    {
+        // Rows written before keep this format: channel number, unit separator, address; record separator between addresses.
+        Assert.Equal("1\u001fa@b.example\u001e2\u001f+33612345678", DeliveryRules.EncodeAddresses([new(Channel.Email, "a@b.example"), new(Channel.Sms, "+33612345678")]));
+        Assert.Equal("-5\u001fx", DeliveryRules.EncodeAddresses([new((Channel)(-5), "x")]));
+        Assert.Equal(string.Empty, DeliveryRules.EncodeAddresses([]));
+        Assert.Empty(DeliveryRules.DecodeAddresses(null));
+        Assert.Equal([new Address((Channel)(-5), "x")], DeliveryRules.DecodeAddresses("-5\u001fx"));
+    }
+
+    [Fact]
     public void Addresses_Roundtrip_Through_Storage_Encoding()
     {
         Address[] addresses = [new(Channel.Email, "a@b.example"), new(Channel.Sms, "+33612345678"), new(Channel.AppInbox, "reg-1")];
