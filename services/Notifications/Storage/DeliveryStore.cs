@@ -550,24 +550,44 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// many updates per event) through the outbox and moves the cursor, in one transaction. Returns the rows published.
     /// The events' JSON is written straight from the rows (<see cref="StatusEventJson"/>), the same text
     /// <see cref="Outbox.AddRangeAsync"/> would store for the messages, in the same outbox row shape.</summary>
+    /// <remarks>The rows are read and formatted outside this process's write turn, in a read transaction (a WAL
+    /// snapshot): trail ids grow with each commit (one writer at a time), so the snapshot holds every row up to the
+    /// last one it read. The turn is taken only to write the events and move the cursor, after checking that the
+    /// cursor is still where the rows were read from.</remarks>
     public async Task<int> FlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(updatesPerEvent, 1);
-        using var turn = await WriteTurnAsync(cancellationToken);
+        while (true)
+        {
+            // Null: another flush moved the cursor between the read and the write; read again from where it is now.
+            if (await TryFlushStatusAsync(maxRows, updatesPerEvent, cancellationToken) is { } rows)
+            {
+                return rows;
+            }
+        }
+    }
+
+    private async Task<int?> TryFlushStatusAsync(int maxRows, int updatesPerEvent, CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var tx = connection.BeginTransaction();
 
         // Rows by source in trail order (almost always one source); the sources in the order they first appear.
         var bySource = new Dictionary<string, List<TrailUpdate>>(StringComparer.Ordinal);
         var sources = new List<string>(1);
-        long lastId = 0;
-        await using (var select = connection.Command(
-            """
-            SELECT t.id, d.source, d.source_alert_id, d.alert_version, d.recipient_id, t.channel, t.status, t.reason, t.at
-            FROM status_trail t JOIN deliveries d ON d.id = t.delivery_id
-            WHERE t.id > (SELECT published_up_to FROM trail_cursor WHERE id = 1) ORDER BY t.id LIMIT $n
-            """, tx, ("$n", maxRows)))
+        long cursor, lastId = 0;
+        await using (var snapshot = connection.BeginTransaction(deferred: true))
         {
+            await using (var read = connection.Command("SELECT published_up_to FROM trail_cursor WHERE id = 1", snapshot))
+            {
+                cursor = (long)(await read.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            await using var select = connection.Command(
+                """
+                SELECT t.id, d.source, d.source_alert_id, d.alert_version, d.recipient_id, t.channel, t.status, t.reason, t.at
+                FROM status_trail t JOIN deliveries d ON d.id = t.delivery_id
+                WHERE t.id > $cursor ORDER BY t.id LIMIT $n
+                """, snapshot, ("$cursor", cursor), ("$n", maxRows));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             string? lastSource = null;
             List<TrailUpdate>? updates = null;
@@ -598,25 +618,41 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         }
 
         var rows = 0;
+        var events = new List<(string EventId, string Json)>();
         var json = new StringBuilder(updatesPerEvent * 200);
+        foreach (var source in sources)
+        {
+            var updates = bySource[source];
+            rows += updates.Count;
+            for (var start = 0; start < updates.Count; start += updatesPerEvent)
+            {
+                var eventId = Guid.NewGuid().ToString();
+                events.Add((eventId, StatusEventJson.Format(json, eventId, source,
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(updates).Slice(start, Math.Min(updatesPerEvent, updates.Count - start)))));
+            }
+        }
+
+        using var turn = await WriteTurnAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        await using (var check = connection.Command("SELECT published_up_to FROM trail_cursor WHERE id = 1", tx))
+        {
+            if ((long)(await check.ExecuteScalarAsync(cancellationToken))! != cursor)
+            {
+                return null;
+            }
+        }
+
         await using (var insert = connection.Command(
             Outbox.InsertSql, tx, ("$id", ""), ("$topic", Topics.NotificationStatusChanged), ("$type", NotificationStatusChanged.Descriptor.FullName),
             ("$data", ""), ("$trace", System.Diagnostics.Activity.Current?.Id), ("$at", "")))
         {
             insert.Prepare();
-            foreach (var source in sources)
+            foreach (var (eventId, data) in events)
             {
-                var updates = bySource[source];
-                rows += updates.Count;
-                for (var start = 0; start < updates.Count; start += updatesPerEvent)
-                {
-                    var eventId = Guid.NewGuid().ToString();
-                    insert.Parameters["$id"].Value = eventId;
-                    insert.Parameters["$data"].Value = StatusEventJson.Format(json, eventId, source,
-                        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(updates).Slice(start, Math.Min(updatesPerEvent, updates.Count - start)));
-                    insert.Parameters["$at"].Value = DateTimeOffset.UtcNow.ToString("O");
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
+                insert.Parameters["$id"].Value = eventId;
+                insert.Parameters["$data"].Value = data;
+                insert.Parameters["$at"].Value = DateTimeOffset.UtcNow.ToString("O");
+                await insert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 

@@ -162,6 +162,40 @@ public sealed class DispatcherTests
     }
 
     [Fact]
+    public async Task Concurrent_Status_Flushes_Publish_Each_Trail_Row_Exactly_Once()
+    {
+        await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsRatePerSecond"] = "100000" });
+        foreach (var prefix in new[] { "a", "b", "c" })
+        {
+            await h.IntakeAsync(Request("alert-flush", SmsRecipients(1000, prefix), h.Clock.GetUtcNow()));
+        }
+
+        await h.DispatchUntilIdleAsync();
+
+        // Four flushes at once, small chunks, so that they read the same rows and meet at the write.
+        var flushed = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var total = 0;
+            int n;
+            while ((n = await h.Store.FlushStatusAsync(300, 100, CancellationToken.None)) > 0)
+            {
+                total += n;
+            }
+
+            return total;
+        })));
+
+        const string StatusEvents = "FROM outbox WHERE topic = 'notification-status-changed'";
+        var published = await h.ScalarAsync($"SELECT SUM(json_array_length(data, '$.updates')) {StatusEvents}");
+        Assert.Equal(6000, await h.ScalarAsync("SELECT COUNT(*) FROM status_trail"));
+        Assert.Equal(6000, published);
+        Assert.Equal(6000, await h.ScalarAsync(
+            $"SELECT COUNT(DISTINCT u.value ->> '$.recipientId' || '/' || (u.value ->> '$.status')) {StatusEvents.Replace("FROM outbox", "FROM outbox, json_each(outbox.data, '$.updates') AS u", StringComparison.Ordinal)}"));
+        Assert.True(flushed.Sum() <= 6000);
+        Assert.Equal(0, await h.ScalarAsync("SELECT COUNT(*) FROM status_trail WHERE id > (SELECT published_up_to FROM trail_cursor)"));
+    }
+
+    [Fact]
     public async Task Contact_Details_Are_Wiped_After_The_Retention()
     {
         await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:ContactRetention"] = "7.00:00:00" });
