@@ -1,0 +1,90 @@
+using Dapr.AspNetCore;
+using Dapr.Client;
+
+namespace Dcis.Crisis.DevSidecar.Tests;
+
+/// <summary>
+/// Bulk subscribe with sidecar-level settings that need a sidecar of their own: <c>--app-max-concurrency</c>
+/// caps the batches in flight, and a graceful stop (SIGTERM) drains the batch the app is handling.
+/// </summary>
+public sealed class BulkIsolatedTests
+{
+    private static RouteHandlerBuilder MapBulk(WebApplication app, string topic, int maxMessages, Func<BulkSubscribeMessage<BulkMessageModel<Payload>>, Task> handle) =>
+        app.MapPost("events/" + topic, async (BulkSubscribeMessage<BulkMessageModel<Payload>> message) =>
+        {
+            await handle(message);
+            return Results.Json(new BulkSubscribeAppResponse([.. message.Entries.Select(e => new BulkSubscribeAppResponseEntry(e.EntryId, BulkSubscribeAppResponseStatus.SUCCESS))]));
+        })
+        .WithTopic(PubSubFixture.PubSub, topic)
+        .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = topic, MaxMessagesCount = maxMessages, MaxAwaitDurationMs = 50 });
+
+    [Fact]
+    public async Task Bulk_AppMaxConcurrency_CapsTheBatchesInFlight()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var resources = new TempDirectory();
+        DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint);
+        var current = 0;
+        var max = 0;
+        var entries = 0;
+        var batches = 0;
+        await using var app = await SubscriberApp.StartAsync(a => MapBulk(a, "capped-bulk", 5, async message =>
+        {
+            var now = Interlocked.Increment(ref current);
+            int seen;
+            while ((seen = Volatile.Read(ref max)) < now && Interlocked.CompareExchange(ref max, now, seen) != seen)
+            {
+            }
+
+            await Task.Delay(50);
+            Interlocked.Decrement(ref current);
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref entries, message.Entries.Count);
+        }));
+        await using var sidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions
+        {
+            AppId = "capped-bulk", AppPort = app.Port, ResourcesPaths = [resources.Path], AppMaxConcurrency = 1,
+        });
+        await sidecar.WaitForAppAsync();
+        using var client = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
+
+        await client.BulkPublishEventAsync(PubSubFixture.PubSub, "capped-bulk", Enumerable.Range(0, 30).Select(i => new Payload($"cb{i}")).ToList());
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref entries) >= 30);
+        Assert.True(batches >= 6, $"{batches} batches");
+        Assert.Equal(1, max);
+    }
+
+    [Fact]
+    public async Task Bulk_GracefulStop_DrainsTheBatchTheAppIsHandling()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var db = (await redis.ConnectAsync()).GetDatabase();
+        using var resources = new TempDirectory();
+        DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint);
+        var arrived = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await SubscriberApp.StartAsync(a => MapBulk(a, "draining-bulk", 10, async message =>
+        {
+            Interlocked.Add(ref arrived, message.Entries.Count);
+            await release.Task;
+        }));
+        await using var sidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions
+        {
+            AppId = "draining-bulk", AppPort = app.Port, ResourcesPaths = [resources.Path],
+        });
+        await sidecar.WaitForAppAsync();
+        using var client = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
+        await client.BulkPublishEventAsync(PubSubFixture.PubSub, "draining-bulk", Enumerable.Range(0, 3).Select(i => new Payload($"d{i}")).ToList());
+        await Eventually.TrueAsync(() => Volatile.Read(ref arrived) >= 3);
+
+        var stopping = sidecar.StopAsync();
+        await Eventually.TrueAsync(() => sidecar.Output.Contains("draining in-flight deliveries", StringComparison.Ordinal), because: "the sidecar is stopping");
+        Assert.Equal(3, (long)((StackExchange.Redis.RedisResult[])(await db.ExecuteAsync("XPENDING", "draining-bulk", "draining-bulk"))!)[0]);
+        release.SetResult();
+        await stopping;
+
+        // The batch answered during the stop was acknowledged before the sidecar exited.
+        Assert.Equal(0, (long)((StackExchange.Redis.RedisResult[])(await db.ExecuteAsync("XPENDING", "draining-bulk", "draining-bulk"))!)[0]);
+    }
+}
