@@ -120,42 +120,54 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
             rows = IntakeRows(request, cancelled: true, expiresMs, nowMs);
         }
 
+        // This transaction is the only writer, and delivery ids are max + 1: every delivery above this id is one it added.
+        long before;
+        await using (var max = connection.Command("SELECT COALESCE(MAX(id), 0) FROM deliveries", tx))
+        {
+            before = (long)(await max.ExecuteScalarAsync(cancellationToken))!;
+        }
+
         // One statement per chunk of recipients: SQLite reads the rows from a JSON array (json_each) instead of
         // binding 18 parameters and stepping a statement per recipient. OR IGNORE + the UNIQUE dedupe key: a person
-        // already queued for this alert version (another batch or event) gets nothing new; RETURNING says who was added.
-        await using var insert = connection.Command(
+        // already queued for this alert version (another batch or event) gets nothing new.
+        await using (var insert = connection.Command(
             $"""
             INSERT OR IGNORE INTO deliveries(alert_row, source, source_alert_id, alert_version, recipient_id, idem_key, priority, language,
                 addresses, reply_code, channel, status, next_at, expires_at, requested_at, updated_at, final_at, reason)
             SELECT $alert, $s, $a, $v, r.value ->> 0, r.value ->> 1, $p, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,
                 0, $exp, $req, $now, CASE WHEN r.value ->> 6 = {Queued} THEN NULL ELSE $now END, r.value ->> 7
             FROM json_each($rows) AS r
-            RETURNING id, status
             """,
             tx, ("$alert", alertRow), ("$s", request.Source), ("$a", request.SourceAlertId), ("$v", request.AlertVersion),
-            ("$p", (int)request.Priority), ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$rows", "[]"));
-        var inserted = new List<long>(request.Recipients.Count);
-        int queued = 0, closed = 0;
-        foreach (var chunk in rows)
+            ("$p", (int)request.Priority), ("$exp", expiresMs), ("$req", requestedMs), ("$now", nowMs), ("$rows", "[]")))
         {
-            insert.Parameters["$rows"].Value = chunk;
-            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            foreach (var chunk in rows)
             {
-                inserted.Add(reader.GetInt64(0));
-                if (reader.GetInt32(1) == Queued)
-                {
-                    queued++;
-                }
-                else
-                {
-                    closed++;
-                }
+                insert.Parameters["$rows"].Value = chunk;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
-        inserted.Sort();
-        await AddTrailFromDeliveriesAsync(tx, inserted, nowMs, cancellationToken);
+        // The trail's first row of each new delivery (queued, or closed at intake), in id order; then what was added.
+        await using (var trail = connection.Command(
+            "INSERT INTO status_trail(delivery_id, status, channel, reason, at) SELECT id, status, channel, reason, $at FROM deliveries WHERE id > $before ORDER BY id",
+            tx, ("$at", nowMs), ("$before", before)))
+        {
+            await trail.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        int queued = 0, closed = 0;
+        await using (var added = connection.Command(
+            $"SELECT COUNT(*) FILTER (WHERE status = {Queued}), COUNT(*) FILTER (WHERE status <> {Queued}) FROM deliveries WHERE id > $before",
+            tx, ("$before", before)))
+        {
+            await using var reader = await added.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                (queued, closed) = (reader.GetInt32(0), reader.GetInt32(1));
+            }
+        }
+
         await tx.CommitAsync(cancellationToken);
         return new IntakeResult(false, queued, 0, closed);
     }
