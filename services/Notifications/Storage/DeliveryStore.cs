@@ -333,7 +333,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         var nowMs = now.ToUnixTimeMilliseconds();
         var attemptId = Guid.NewGuid().ToString("N");
         var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
-            int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>();
+            int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>(Math.Clamp(limit, 0, 4096));
         var messagesByAlert = new Dictionary<long, IReadOnlyList<LocalizedMessage>>();
 
         // Only the claim itself is in this writer's turn; the messages are built after it is over.
