@@ -16,6 +16,9 @@ public sealed class BulkFixture : IAsyncLifetime, IDisposable
 {
     public const string PubSub = "crisis-pubsub";
     public const string Resilient = "resilient-pubsub";
+
+    /// <summary>A component with <c>concurrency: 3</c>: daprd's Redis workers cap a bulk batch at 3 entries.</summary>
+    public const string Capped = "capped-pubsub";
     public const string AppToken = "bulk-app-token";
     public const string AppId = "bulk-subscriber";
 
@@ -41,6 +44,7 @@ public sealed class BulkFixture : IAsyncLifetime, IDisposable
         var component = new Dictionary<string, string> { ["processingTimeout"] = "2s", ["redeliverInterval"] = "500ms" };
         DevSidecarProcess.WritePubSubComponent(_resources.Path, Redis.EndPoint, PubSub, component);
         DevSidecarProcess.WritePubSubComponent(_resources.Path, Redis.EndPoint, Resilient, component);
+        DevSidecarProcess.WritePubSubComponent(_resources.Path, Redis.EndPoint, Capped, new Dictionary<string, string>(component) { ["concurrency"] = "3" });
         File.WriteAllText(Path.Combine(_resources.Path, "resiliency.yaml"), """
             apiVersion: dapr.io/v1alpha1
             kind: Resiliency
@@ -145,6 +149,7 @@ public sealed class BulkFixture : IAsyncLifetime, IDisposable
     {
         MapBulk(app, "bulk-count", 10, 60_000, _ => BulkSubscribeAppResponseStatus.SUCCESS);
         MapBulk(app, "bulk-await", 100, 200, _ => BulkSubscribeAppResponseStatus.SUCCESS);
+        MapBulk(app, "bulk-capped", 100, 200, _ => BulkSubscribeAppResponseStatus.SUCCESS, pubsub: Capped);
         MapBulk(app, "bulk-envelope", 100, 200, _ => BulkSubscribeAppResponseStatus.SUCCESS);
         MapBulk(app, "bulk-status", 10, 200, ByKind);
         MapBulk(app, "bulk-status-dlq", 10, 200, ByKind, deadLetterTopic: "bulk-status-dlq-dead");

@@ -28,7 +28,7 @@ public sealed class BulkIsolatedTests
         var max = 0;
         var entries = 0;
         var batches = 0;
-        await using var app = await SubscriberApp.StartAsync(a => MapBulk(a, "capped-bulk", 5, async message =>
+        async Task Handle(BulkSubscribeMessage<BulkMessageModel<Payload>> message)
         {
             var now = Interlocked.Increment(ref current);
             int seen;
@@ -40,7 +40,14 @@ public sealed class BulkIsolatedTests
             Interlocked.Decrement(ref current);
             Interlocked.Increment(ref batches);
             Interlocked.Add(ref entries, message.Entries.Count);
-        }));
+        }
+
+        // Two subscriptions: each sends one batch at a time, so without the cap two would be in flight.
+        await using var app = await SubscriberApp.StartAsync(a =>
+        {
+            MapBulk(a, "capped-bulk-a", 5, Handle);
+            MapBulk(a, "capped-bulk-b", 5, Handle);
+        });
         await using var sidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions
         {
             AppId = "capped-bulk", AppPort = app.Port, ResourcesPaths = [resources.Path], AppMaxConcurrency = 1,
@@ -48,10 +55,12 @@ public sealed class BulkIsolatedTests
         await sidecar.WaitForAppAsync();
         using var client = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
 
-        await client.BulkPublishEventAsync(PubSubFixture.PubSub, "capped-bulk", Enumerable.Range(0, 30).Select(i => new Payload($"cb{i}")).ToList());
+        await Task.WhenAll(
+            client.BulkPublishEventAsync(PubSubFixture.PubSub, "capped-bulk-a", Enumerable.Range(0, 30).Select(i => new Payload($"a{i}")).ToList()),
+            client.BulkPublishEventAsync(PubSubFixture.PubSub, "capped-bulk-b", Enumerable.Range(0, 30).Select(i => new Payload($"b{i}")).ToList()));
 
-        await Eventually.TrueAsync(() => Volatile.Read(ref entries) >= 30);
-        Assert.True(batches >= 6, $"{batches} batches");
+        await Eventually.TrueAsync(() => Volatile.Read(ref entries) >= 60);
+        Assert.True(batches >= 12, $"{batches} batches");
         Assert.Equal(1, max);
     }
 

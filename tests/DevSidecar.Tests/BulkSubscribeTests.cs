@@ -20,7 +20,7 @@ public sealed class BulkSubscribeTests(BulkFixture fx)
         var marker = NewId();
         await fx.Client.BulkPublishEventAsync(BulkFixture.PubSub, "bulk-count", Payloads(marker, 20));
 
-        // maxAwaitDurationMs is 60 s: only a full batch of 10 is sent before then.
+        // maxAwaitDurationMs is 60 s: only a full batch of 10 (= the component's concurrency) is sent before then.
         await Eventually.TrueAsync(() => fx.Posts("events/bulk-count", marker).Sum(p => BulkFixture.Ids(p.Envelope).Count) >= 20);
         var posts = fx.Posts("events/bulk-count", marker);
         Assert.Equal([10, 10], posts.Select(p => BulkFixture.Ids(p.Envelope).Count));
@@ -36,9 +36,22 @@ public sealed class BulkSubscribeTests(BulkFixture fx)
 
         await Eventually.TrueAsync(() => fx.Posts("events/bulk-await", marker).Sum(p => BulkFixture.Ids(p.Envelope).Count) >= 3);
         var posts = fx.Posts("events/bulk-await", marker);
-        // maxMessagesCount is 100: these batches were sent because the await duration ran out.
+        // maxMessagesCount is 100: these batches were sent by the maxAwaitDurationMs ticker.
         Assert.All(posts, p => Assert.InRange(BulkFixture.Ids(p.Envelope).Count, 1, 3));
         Assert.Equal(3, posts.SelectMany(p => BulkFixture.Ids(p.Envelope)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Bulk_BatchesHoldAtMostTheComponentsConcurrency_AsDaprdsRedisWorkersDo()
+    {
+        var marker = NewId();
+        await fx.Client.BulkPublishEventAsync(BulkFixture.Capped, "bulk-capped", Payloads(marker, 9));
+
+        await Eventually.TrueAsync(() => fx.Posts("events/bulk-capped", marker).Sum(p => BulkFixture.Ids(p.Envelope).Count) >= 9);
+        var posts = fx.Posts("events/bulk-capped", marker);
+        // maxMessagesCount is 100, but each of the 3 workers holds one entry until its batch is answered.
+        Assert.All(posts, p => Assert.InRange(BulkFixture.Ids(p.Envelope).Count, 1, 3));
+        Assert.Equal(9, posts.SelectMany(p => BulkFixture.Ids(p.Envelope)).Distinct().Count());
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public static class Bench
         Console.WriteLine($"raw baseline warm-up runs: {string.Join(", ", warm.Select(r => $"{r:0}"))} msg/s");
         var bulkCount = int.Parse(Environment.GetEnvironmentVariable("BENCH_BULK_COUNT") ?? "100", System.Globalization.CultureInfo.InvariantCulture);
         const int BulkAwaitMs = 100;
-        Console.WriteLine($"bulk subscribe: maxMessagesCount {bulkCount}, maxAwaitDurationMs {BulkAwaitMs}");
+        Console.WriteLine($"bulk subscribe: maxMessagesCount {bulkCount}, maxAwaitDurationMs {BulkAwaitMs}, on a component with concurrency {bulkCount}");
 
         using var resources = new TempDirectory();
         DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, "bench-pubsub", new Dictionary<string, string>
@@ -49,6 +49,14 @@ public static class Bench
             // The component of deploy/components (concurrency 10, Dapr's default) unless overridden.
             ["concurrency"] = Environment.GetEnvironmentVariable("BENCH_CONCURRENCY") ?? "10",
             ["queueDepth"] = "200",
+        });
+        // Bulk subscribe over pubsub.redis needs concurrency >= maxMessagesCount (on daprd too): each Redis worker
+        // holds one entry until its batch is answered, so a batch never holds more than `concurrency` entries and
+        // a batch below maxMessagesCount waits for the maxAwaitDurationMs ticker.
+        DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, "bench-bulk-pubsub", new Dictionary<string, string>
+        {
+            ["concurrency"] = bulkCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["queueDepth"] = Math.Max(200, 2 * bulkCount).ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         var received = new ConcurrentQueue<(int N, long Latency)>();
         var builder = WebApplication.CreateSlimBuilder();
@@ -76,7 +84,7 @@ public static class Bench
 
             return Results.Json(new BulkSubscribeAppResponse(statuses));
         })
-        .WithTopic("bench-pubsub", BulkTopic)
+        .WithTopic("bench-bulk-pubsub", BulkTopic)
         .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = BulkTopic, MaxMessagesCount = bulkCount, MaxAwaitDurationMs = BulkAwaitMs });
         await app.StartAsync();
 
@@ -87,7 +95,7 @@ public static class Bench
 
         // Warm-up: JIT, connections, HTTP/2 channel.
         await SidecarAsync(client, received, Math.Min(500, messages), padding, bulk: true);
-        await SidecarAsync(client, received, Math.Min(500, messages), padding, bulk: true, BulkTopic);
+        await SidecarAsync(client, received, Math.Min(500, messages), padding, bulk: true, BulkTopic, "bench-bulk-pubsub");
 
         // The machine is shared and noisy: baseline and sidecar run interleaved, round after round,
         // so that each ratio compares figures taken under the same load.
@@ -122,7 +130,7 @@ public static class Bench
             Report("dev sidecar, bulk publish (batches of 500)", bulk);
             cpu.Report(messages);
             await commands.ReportAsync(messages);
-            var bulkSub = await SidecarAsync(client, received, messages, padding, bulk: true, BulkTopic);
+            var bulkSub = await SidecarAsync(client, received, messages, padding, bulk: true, BulkTopic, "bench-bulk-pubsub");
             Report($"dev sidecar, bulk publish + bulk subscribe ({bulkCount})", bulkSub);
             cpu.Report(messages);
             await commands.ReportAsync(messages);
@@ -255,7 +263,7 @@ public static class Bench
         return Summarize(messages, elapsed, received.Select(r => r.Latency));
     }
 
-    private static async Task<Result> SidecarAsync(DaprClient client, ConcurrentQueue<(int N, long Latency)> received, int messages, string padding, bool bulk, string topic = Topic)
+    private static async Task<Result> SidecarAsync(DaprClient client, ConcurrentQueue<(int N, long Latency)> received, int messages, string padding, bool bulk, string topic = Topic, string pubsub = "bench-pubsub")
     {
         received.Clear();
         var started = Stopwatch.StartNew();
@@ -265,7 +273,7 @@ public static class Bench
             {
                 var batch = Enumerable.Range(offset, Math.Min(500, messages - offset))
                     .Select(i => new BenchEvent(i, Stopwatch.GetTimestamp(), padding)).ToList();
-                var response = await client.BulkPublishEventAsync("bench-pubsub", topic, batch);
+                var response = await client.BulkPublishEventAsync(pubsub, topic, batch);
                 if (response.FailedEntries.Count > 0)
                 {
                     throw new InvalidOperationException($"{response.FailedEntries.Count} entries failed");
@@ -280,7 +288,7 @@ public static class Bench
                 await window.WaitAsync();
                 try
                 {
-                    await client.PublishEventAsync("bench-pubsub", topic, new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
+                    await client.PublishEventAsync(pubsub, topic, new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
                 }
                 finally
                 {

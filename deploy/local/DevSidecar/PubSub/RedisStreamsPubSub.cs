@@ -113,10 +113,9 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
     /// <summary>
     /// Bulk subscribe as daprd does it for a component without native bulk subscribe
     /// (pkg/runtime/pubsub/default_bulksub.go): entries read from the stream (new and reclaimed) are
-    /// gathered into batches of up to <paramref name="maxMessages"/>, or what arrived within
-    /// <paramref name="maxAwait"/> of the batch's first entry; the handler gets each batch and answers,
-    /// per entry and in order, whether it may be acknowledged. Up to <c>concurrency</c> batches are
-    /// handled at once; on stop the partial batch is still handed over (daprd flushes on shutdown).
+    /// gathered into batches sent when they reach <paramref name="maxMessages"/> or on a ticker every
+    /// <paramref name="maxAwait"/>, holding at most <c>concurrency</c> entries (see BatchAsync); the
+    /// handler gets each batch and answers, per entry and in order, whether it may be acknowledged.
     /// </summary>
     public Task SubscribeBulkAsync(
         string topic,
@@ -259,65 +258,67 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// daprd's default bulk subscriber over pubsub.redis, step for step: the component's <c>concurrency</c>
+    /// workers each hand one entry to the batcher and block until its batch is answered, so a batch holds
+    /// at most <c>concurrency</c> entries; a batch is sent when it reaches <paramref name="maxMessages"/>,
+    /// else on a ticker every <paramref name="maxAwait"/> (a periodic ticker, not a timer per batch), one
+    /// batch at a time. With <c>concurrency</c> below maxMessagesCount batches are therefore only sent by
+    /// the ticker: at most <c>concurrency</c> entries per maxAwaitDurationMs, as with real daprd.
+    /// </summary>
     private async Task BatchAsync(
         string topic, ChannelReader<StreamMessage> queue, ChannelWriter<string> acks, int maxMessages, TimeSpan maxAwait,
         Func<IReadOnlyList<StreamMessage>, CancellationToken, Task<IReadOnlyList<bool>>> handler, CancellationToken abort)
     {
-        using var inFlight = new SemaphoreSlim(Math.Max(1, Settings.Concurrency));
-        var running = new List<Task>();
-        while (await queue.WaitToReadAsync(CancellationToken.None))
+        var held = Math.Min(maxMessages, Math.Max(1, Settings.Concurrency));
+        using var ticker = new PeriodicTimer(maxAwait);
+        var tick = ticker.WaitForNextTickAsync(CancellationToken.None).AsTask();
+        Task<bool>? more = null;
+        var batch = new List<StreamMessage>(held);
+        while (true)
         {
-            var batch = new List<StreamMessage>(Math.Min(maxMessages, 1024));
-            var first = DateTime.UtcNow;
-            while (batch.Count < maxMessages)
+            if (batch.Count < held)
             {
-                if (queue.TryRead(out var message))
-                {
-                    batch.Add(message);
-                    continue;
-                }
-
-                var left = maxAwait - (DateTime.UtcNow - first);
-                if (left <= TimeSpan.Zero || !await WaitForMoreAsync(queue, left))
-                {
-                    break;
-                }
+                more ??= queue.WaitToReadAsync(CancellationToken.None).AsTask();
             }
 
-            if (batch.Count == 0)
+            // A full batch (concurrency reached, below maxMessagesCount) waits for the ticker alone.
+            var done = more is null ? tick : await Task.WhenAny(more, tick);
+            if (done == tick)
             {
+                await tick;
+                tick = ticker.WaitForNextTickAsync(CancellationToken.None).AsTask();
+                if (batch.Count > 0)
+                {
+                    await HandleBatchAsync(topic, batch, acks, handler, abort);
+                    batch = new List<StreamMessage>(held);
+                }
+
                 continue;
             }
 
-            await inFlight.WaitAsync(CancellationToken.None);
-            running.RemoveAll(t => t.IsCompleted);
-            running.Add(Task.Run(async () =>
+            more = null;
+            if (!await (Task<bool>)done)
             {
-                try
+                // The read and reclaim loops stopped: the partial batch is still handed over (daprd flushes on shutdown).
+                if (batch.Count > 0)
                 {
                     await HandleBatchAsync(topic, batch, acks, handler, abort);
                 }
-                finally
-                {
-                    inFlight.Release();
-                }
-            }, CancellationToken.None));
-        }
 
-        await Task.WhenAll(running);
-    }
+                return;
+            }
 
-    /// <summary>True when an entry is waiting within <paramref name="wait"/>; false on timeout or when the queue completed.</summary>
-    private static async Task<bool> WaitForMoreAsync(ChannelReader<StreamMessage> queue, TimeSpan wait)
-    {
-        using var timeout = new CancellationTokenSource(wait);
-        try
-        {
-            return await queue.WaitToReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            while (batch.Count < held && queue.TryRead(out var message))
+            {
+                batch.Add(message);
+            }
+
+            if (batch.Count >= maxMessages)
+            {
+                await HandleBatchAsync(topic, batch, acks, handler, abort);
+                batch = new List<StreamMessage>(held);
+            }
         }
     }
 
