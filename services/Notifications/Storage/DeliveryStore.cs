@@ -332,8 +332,9 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var attemptId = Guid.NewGuid().ToString("N");
-        var rows = new List<(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
-            int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt)>(Math.Clamp(limit, 0, 4096));
+        // Rows as objects: a list of 1,000 fourteen-field tuples would be a large-object-heap array per claim (only a
+        // gen-2 collection frees those).
+        var rows = new List<ClaimRow>(Math.Clamp(limit, 0, 4096));
         var messagesByAlert = new Dictionary<long, IReadOnlyList<LocalizedMessage>>();
 
         // Only the claim itself is in this writer's turn; the messages are built after it is over.
@@ -357,7 +358,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
                 await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
+                    rows.Add(new ClaimRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetString(5),
                         reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9),
                         reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), reader.GetInt32(12), reader.GetInt64(13)));
                 }
@@ -396,6 +397,9 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
 
         return claimed;
     }
+
+    private sealed record ClaimRow(long Id, long AlertRow, string Source, string AlertId, long Version, string RecipientId, string Key, int Priority,
+        int Language, string? Addresses, string? ReplyCode, int AddressIndex, int AddressAttempts, long RequestedAt);
 
     /// <summary>The text in the recipient's language, else French (or unspecified), else the first; empty if there is none.</summary>
     private static LocalizedMessage MessageIn(IReadOnlyList<LocalizedMessage> messages, Language language)
