@@ -26,7 +26,10 @@ public sealed class DurabilityTests
         using var resources = new TempDirectory();
         DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint, PubSubFixture.PubSub, new Dictionary<string, string>
         {
-            ["processingTimeout"] = "1s",
+            // A bulk entry's processing timeout runs while it waits for its whole batch (as on daprd), and the
+            // bulk app records ten entries with an fsync each per batch: 1 s was too short on a loaded CI box,
+            // every batch timed out, nothing was ever acknowledged and the run never reached its kill point.
+            ["processingTimeout"] = victim == "bulk-app" ? "5s" : "1s",
             ["redeliverInterval"] = "300ms",
         });
         using var work = new TempDirectory();
@@ -34,7 +37,8 @@ public sealed class DurabilityTests
         var appPort = FreePort.Next();
         // "bulk-app": the subscriber has a bulk subscription and is killed with a batch half recorded.
         var mode = victim == "bulk-app" ? "bulk-subscriber" : "subscriber";
-        var app = StartSubscriberProcess(mode, appPort, record);
+        // The bulk app stops mid-batch once it has recorded 40 entries, until it is killed; its restart does not.
+        var app = StartSubscriberProcess(mode, appPort, record, holdAfter: victim == "bulk-app" ? Count / 5 + 10 : null);
         await using var publisher = await DevSidecarProcess.StartAsync(new DevSidecarOptions { AppId = "pub", ResourcesPaths = [resources.Path] });
         await using var sidecar = await DevSidecarProcess.StartAsync(new DevSidecarOptions
         {
@@ -47,9 +51,16 @@ public sealed class DurabilityTests
             var ids = Enumerable.Range(0, Count).Select(i => $"m{i:000}").ToList();
             await client.BulkPublishEventAsync(PubSubFixture.PubSub, DurableSubscriber.Topic, ids.Select(id => new Payload(id)).ToList());
 
-            await Eventually.TrueAsync(
-                async () => Handled(record).Count >= Count / 5 && await AcknowledgedAsync(db) > 0 && (victim != "bulk-app" || await MidBatchAsync(db, record)),
-                because: "some deliveries acknowledged before the kill (bulk: and a batch handled in part)");
+            try
+            {
+                await Eventually.TrueAsync(
+                    async () => Handled(record).Count >= Count / 5 && await AcknowledgedAsync(db) > 0 && (victim != "bulk-app" || await MidBatchAsync(db, record)),
+                    because: "some deliveries acknowledged before the kill (bulk: and a batch handled in part)");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; handled {Handled(record).Count}, acknowledged {await AcknowledgedAsync(db)}, pending {(await PendingIdsAsync(db)).Count}", e);
+            }
             switch (victim)
             {
                 case "sidecar":
@@ -174,13 +185,18 @@ public sealed class DurabilityTests
         }
     }
 
-    private static Process StartSubscriberProcess(string mode, int port, string record)
+    private static Process StartSubscriberProcess(string mode, int port, string record, int? holdAfter = null)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(typeof(DurableSubscriber).Assembly.Location);
         info.ArgumentList.Add(mode);
         info.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add(record);
+        if (holdAfter is { } hold)
+        {
+            info.ArgumentList.Add(hold.ToString(CultureInfo.InvariantCulture));
+        }
+
         var process = Process.Start(info)!;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

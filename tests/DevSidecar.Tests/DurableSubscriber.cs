@@ -45,15 +45,18 @@ public static class DurableSubscriber
 
     /// <summary>
     /// Bulk variant: batches of up to 20 entries; each entry is recorded (flushed) before the batch is
-    /// answered SUCCESS, one batch at a time, so that a kill lands with entries recorded but unanswered.
+    /// answered SUCCESS, one batch at a time. With <paramref name="holdAfter"/>, once this process has
+    /// recorded that many entries it stops in the middle of a batch (part recorded, nothing answered)
+    /// and waits to be killed: the kill then lands mid-batch every time, not by luck of timing.
     /// </summary>
-    public static async Task RunBulkAsync(int port, string recordFile)
+    public static async Task RunBulkAsync(int port, string recordFile, int? holdAfter = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http1));
         var app = builder.Build();
         var gate = new SemaphoreSlim(1);
+        var recorded = 0; // entries this process recorded (under the gate)
         app.UseCloudEvents();
         app.MapSubscribeHandler();
         app.MapPost("events/durable", async (BulkSubscribeMessage<BulkMessageModel<Payload>> message, CancellationToken ct) =>
@@ -64,12 +67,18 @@ public static class DurableSubscriber
             {
                 foreach (var entry in message.Entries)
                 {
+                    if (recorded >= holdAfter && statuses.Count > 0)
+                    {
+                        await Task.Delay(Timeout.Infinite, ct);
+                    }
+
                     await Task.Delay(20, ct);
                     await using var file = new FileStream(recordFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
                     await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(entry.Event.Data.Id + "\n"), ct);
                     await file.FlushAsync(ct);
                     file.Flush(flushToDisk: true);
                     statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.SUCCESS));
+                    recorded++;
                 }
             }
             finally
