@@ -158,7 +158,88 @@ public static class Bench
         Console.WriteLine($"ratio single/raw rate: {singleRatios[0]:0.00}× (round 1)");
         Console.WriteLine($"ratio bulk publish, per-message delivery/raw rate: {string.Join(", ", bulkRatios.Select(r => $"{r:0.00}×"))}; median {bulkRatios.Order().ElementAt(Rounds / 2):0.00}×");
         Console.WriteLine($"ratio bulk publish + bulk subscribe/raw rate:     {string.Join(", ", bulkSubRatios.Select(r => $"{r:0.00}×"))}; median {bulkSubRatios.Order().ElementAt(Rounds / 2):0.00}×   (target ≥ 0.30×)");
+
+        // Latency of one event at a time on an otherwise idle path (what a single level change sees,
+        // not a fan-out): the next event is sent once the previous one was delivered.
+        Console.WriteLine();
+        Console.WriteLine($"one event at a time, {OneAtATime} events (load average {LoadAverage()}):");
+        var rawOne = await RawOneAtATimeAsync(redis, padding);
+        Report("raw Redis XADD→XREADGROUP BLOCK", rawOne);
+        var (sidecarOne, publishCall) = await SidecarOneAtATimeAsync(client, received, padding);
+        Report("dev sidecar, publish→deliver", sidecarOne);
+        Report("  of which the PublishEvent call", publishCall);
+        Console.WriteLine($"    p50 {sidecarOne.P50Ms / rawOne.P50Ms:0.0}× and p99 {sidecarOne.P99Ms / rawOne.P99Ms:0.0}× raw");
         Console.WriteLine($"load average at the end: {LoadAverage()}");
+    }
+
+    private const int OneAtATime = 500;
+
+    private static async Task<(Result Deliver, Result Call)> SidecarOneAtATimeAsync(DaprClient client, ConcurrentQueue<(int N, long Latency)> received, string padding)
+    {
+        received.Clear();
+        var calls = new List<long>(OneAtATime);
+        var started = Stopwatch.StartNew();
+        for (var i = 0; i < OneAtATime; i++)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            await client.PublishEventAsync("bench-pubsub", Topic, new BenchEvent(i, sent, padding));
+            calls.Add(Stopwatch.GetTimestamp() - sent);
+            while (received.Count <= i)
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        var elapsed = started.Elapsed;
+        return (Summarize(OneAtATime, elapsed, received.Select(r => r.Latency)), Summarize(OneAtATime, elapsed, calls));
+    }
+
+    private static async Task<Result> RawOneAtATimeAsync(RedisServer redis, string padding)
+    {
+        var options = ConfigurationOptions.Parse(redis.EndPoint);
+        options.Protocol = RedisProtocol.Resp2;
+        await using var producerConnection = await ConnectionMultiplexer.ConnectAsync(options);
+        await using var readerConnection = await ConnectionMultiplexer.ConnectAsync(options);
+        var producer = producerConnection.GetDatabase();
+        var reader = readerConnection.GetDatabase();
+        const string Stream = "raw-one-at-a-time";
+        await producer.ExecuteAsync("XGROUP", "CREATE", Stream, "g", "0", "MKSTREAM");
+        var latencies = new ConcurrentQueue<long>();
+        var consumer = Task.Run(async () =>
+        {
+            while (latencies.Count < OneAtATime)
+            {
+                var result = await reader.ExecuteAsync("XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK", "1000", "STREAMS", Stream, ">");
+                if (result.IsNull)
+                {
+                    continue;
+                }
+
+                foreach (var reply in (RedisResult[])result!)
+                {
+                    foreach (var entry in (RedisResult[])((RedisResult[])reply!)[1]!)
+                    {
+                        var parts = (RedisResult[])entry!;
+                        var e = JsonSerializer.Deserialize<BenchEvent>((byte[])((RedisResult[])parts[1]!)[1]!)!;
+                        latencies.Enqueue(Stopwatch.GetTimestamp() - e.Sent);
+                        await producer.ExecuteAsync("XACK", Stream, "g", (string)parts[0]!);
+                    }
+                }
+            }
+        });
+        var started = Stopwatch.StartNew();
+        for (var i = 0; i < OneAtATime; i++)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
+            await producer.ExecuteAsync("XADD", Stream, "*", "data", bytes);
+            while (latencies.Count <= i)
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        await consumer;
+        return Summarize(OneAtATime, started.Elapsed, latencies);
     }
 
     private static string LoadAverage()
