@@ -232,12 +232,7 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
             bool ack;
             try
             {
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
-                if (Settings.ProcessingTimeout > TimeSpan.Zero)
-                {
-                    cts.CancelAfter(Settings.ProcessingTimeout);
-                }
-
+                using var cts = ProcessingTimeoutSource(abort);
                 ack = await handler(message, cts.Token);
             }
             catch (OperationCanceledException)
@@ -329,12 +324,7 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
         IReadOnlyList<bool> results;
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
-            if (Settings.ProcessingTimeout > TimeSpan.Zero)
-            {
-                cts.CancelAfter(Settings.ProcessingTimeout);
-            }
-
+            using var cts = ProcessingTimeoutSource(abort);
             results = await handler(batch, cts.Token);
         }
         catch (OperationCanceledException)
@@ -355,6 +345,18 @@ public sealed class RedisStreamsPubSub : IAsyncDisposable
                 acks.TryWrite(batch[i].Id);
             }
         }
+    }
+
+    /// <summary>daprd gives each delivery (a single entry, or a whole batch) a context bounded by processingTimeout.</summary>
+    private CancellationTokenSource ProcessingTimeoutSource(CancellationToken abort)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        if (Settings.ProcessingTimeout > TimeSpan.Zero)
+        {
+            cts.CancelAfter(Settings.ProcessingTimeout);
+        }
+
+        return cts;
     }
 
     private async Task AckLoopAsync(IDatabase db, string topic, string group, ChannelReader<string> acks, CancellationToken abort)

@@ -147,11 +147,6 @@ public sealed partial class Deliverer
         return acks;
     }
 
-    private static bool IsExpired(CloudEventFields fields) =>
-        fields.Expiration is { } expText
-        && DateTimeOffset.TryParse(expText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var expiration)
-        && expiration < DateTimeOffset.UtcNow;
-
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     /// <summary>

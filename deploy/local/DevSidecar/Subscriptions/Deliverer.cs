@@ -39,9 +39,7 @@ public sealed partial class Deliverer(
             return await DeadLetterAsync(subscription, pubsub, message, "not a CloudEvent", cancellationToken);
         }
 
-        if (fields.Expiration is { } expText
-            && DateTimeOffset.TryParse(expText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expiration)
-            && expiration < DateTimeOffset.UtcNow)
+        if (IsExpired(fields))
         {
             logger.LogWarning("Dropping expired event {Id} of {Topic}", message.Id, message.Topic);
             return await DropAsync(subscription, pubsub, message, cancellationToken);
@@ -84,6 +82,12 @@ public sealed partial class Deliverer(
 
         return true;
     }
+
+    /// <summary>True when the CloudEvent's <c>expiration</c> (set from ttlInSeconds) has passed: it is dropped, not delivered.</summary>
+    private static bool IsExpired(CloudEventFields fields) =>
+        fields.Expiration is { } expText
+        && DateTimeOffset.TryParse(expText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expiration)
+        && expiration < DateTimeOffset.UtcNow;
 
     private enum Outcome
     {

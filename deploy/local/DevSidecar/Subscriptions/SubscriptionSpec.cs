@@ -9,8 +9,8 @@ public sealed record RouteRule(CelExpression? Match, string Path);
 
 /// <summary>
 /// <c>bulkSubscribe</c> of a subscription (DAPR-CONTRACT.md §3.1, §3.2): entries are delivered in
-/// batches of up to <see cref="MaxMessagesCount"/>, or what arrived within
-/// <see cref="MaxAwaitDurationMs"/> of the first entry of the batch. Zero or less means daprd's default.
+/// batches of up to <see cref="MaxMessagesCount"/>, or what is waiting on each tick of a
+/// <see cref="MaxAwaitDurationMs"/> ticker (RedisStreamsPubSub.BatchAsync). Zero or less means daprd's default.
 /// </summary>
 public sealed record BulkSubscribeSpec(bool Enabled, int MaxMessagesCount, int MaxAwaitDurationMs)
 {
@@ -35,9 +35,6 @@ public sealed record SubscriptionSpec(
 {
     /// <summary>The <c>bulkSubscribe</c> settings, or null when the subscription has none.</summary>
     public BulkSubscribeSpec? BulkSubscribe { get; init; }
-
-    /// <summary>True when entries go to the app in batches (<c>bulkSubscribe.enabled</c>).</summary>
-    public bool IsBulk => BulkSubscribe is { Enabled: true };
 
     public bool RawPayload => Metadata.TryGetValue("rawPayload", out var v) && bool.TryParse(v, out var b) && b;
 
