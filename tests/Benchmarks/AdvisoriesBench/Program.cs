@@ -14,7 +14,8 @@ using Dcis.Crisis.ThreatLevels.V1;
 using Google.Protobuf;
 using StackExchange.Redis;
 
-// Usage: dotnet run -c Release --project tests/Benchmarks/AdvisoriesBench [-- companies sitesPerCompany smallChanges]
+// Usage: dotnet run -c Release --project tests/Benchmarks/AdvisoriesBench [-- companies sitesPerCompany smallChanges warmUpChanges]
+// (defaults 10000 5 500 300)
 // (BENCH_CLIENTS=inproc: the 10,000 stream clients in this process instead of a process of their own)
 if (args.Length > 0 && args[0] == "clients")
 {
@@ -23,7 +24,8 @@ if (args.Length > 0 && args[0] == "clients")
 
 var companies = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10_000;
 var sitesPerCompany = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
-var smallChanges = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
+var smallChanges = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 500;
+var warmUpChanges = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 300;
 const string WaveCountry = "ML";
 const string SmallCountry = "SN";
 
@@ -33,11 +35,20 @@ await using var redis = await RedisServer.StartAsync();
 using var resources = new TempDirectory("adv-bench-resources");
 DevSidecarProcess.WritePubSubComponent(resources.Path, redis.EndPoint);
 
-// --- Baseline: raw Redis publish -> consume round trip (PUBLISH -> subscriber), same server, same run. ---
+// --- Baselines, same Redis, same run: raw publish -> consume round trips back to back (PUBLISH ->
+// subscriber, and XADD -> XREADGROUP BLOCK, the transport the system uses), and PUBLISH -> subscriber
+// one isolated message at a time after 20 ms idle, the way B's changes come. ---
 var baseline = await RedisRoundTripAsync(redis, 2_000);
 Console.WriteLine($"raw Redis PUBLISH->subscriber round trip: p50 {baseline.P50:F3} ms, p99 {baseline.P99:F3} ms, max {baseline.Max:F3} ms (n={baseline.N})");
 var streamBaseline = await StreamRoundTripAsync(redis, 2_000);
 Console.WriteLine($"raw Redis XADD->XREADGROUP BLOCK round trip: p50 {streamBaseline.P50:F3} ms, p99 {streamBaseline.P99:F3} ms, max {streamBaseline.Max:F3} ms (n={streamBaseline.N})");
+Stats isolatedBefore;
+await using (var idlePing = await RedisPing.StartAsync(redis.EndPoint))
+{
+    isolatedBefore = Stats.Of(await idlePing.IsolatedRoundTripsAsync(500, TimeSpan.FromMilliseconds(20)));
+}
+
+Console.WriteLine($"raw Redis PUBLISH->subscriber, one isolated message after 20 ms idle: p50 {isolatedBefore.P50:F3} ms, p99 {isolatedBefore.P99:F3} ms, max {isolatedBefore.Max:F3} ms (n={isolatedBefore.N})");
 
 // --- The system: threat-levels and advisories, each with its dev sidecar, over the same Redis. ---
 var quiet = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" };
@@ -129,44 +140,111 @@ await SeedSiteAsync(advisories.App.Services.GetRequiredService<SqliteDatabase>()
 var smallLatencies = new List<double>();
 var hops = new List<Dictionary<string, double>>();
 long smallVersion = 0;
+
+// One single-company change: SetAssessment, then wait for the company's stream. Returns the
+// Stopwatch timestamps of "accepted" (the response received) and of the advisory's receipt.
+async Task<(long Accepted, long Received)?> SmallChangeAsync(int n)
+{
+    var level = n % 2 == 0 ? ThreatLevel.Increased : ThreatLevel.AvoidNonEssential;
+    var result = await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(SmallCountry, level, smallVersion) });
+    var t = Stopwatch.GetTimestamp();
+    smallVersion = result.Assessment.Version;
+    var k = (smallCompany, smallVersion + 1_000_000);
+    return await WaitAsync(() => received.ContainsKey(k), TimeSpan.FromSeconds(30)) ? (t, received[k]) : null;
+}
+
+// Uncounted warm-up first: B measures the services in steady state, as they run in production for
+// days. Without it, B ran while the tiered JIT recompiled the single-change path in the process that
+// hosts both services (perf over B: its tiered-compilation thread alone took a quarter of both cores;
+// the compiled-method count still grew for ~1,700 changes, in bursts with pauses between them). So
+// the warm-up goes on until that count stops growing (fewer than 20 new methods over the last 300
+// changes), with at least warmUpChanges changes and at most 10,000.
+var warmUp = Stopwatch.StartNew();
+var warmedUp = 0;
+var jitMarks = new Queue<long>([System.Runtime.JitInfo.GetCompiledMethodCount()]);
+while (warmedUp < 10_000)
+{
+    await SmallChangeAsync(warmedUp);
+    if (++warmedUp % 100 == 0)
+    {
+        jitMarks.Enqueue(System.Runtime.JitInfo.GetCompiledMethodCount());
+        if (jitMarks.Count > 4)
+        {
+            jitMarks.Dequeue();
+        }
+
+        if (jitMarks.Count == 4 && jitMarks.Last() - jitMarks.Peek() < 20 && warmedUp >= warmUpChanges)
+        {
+            break;
+        }
+    }
+}
+
+Console.WriteLine($"   B warm-up: {warmedUp:N0} uncounted single-company changes in {warmUp.Elapsed.TotalSeconds:F1} s; JIT: {System.Runtime.JitInfo.GetCompiledMethodCount():N0} methods compiled, {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:F1} s in total");
+
+// B's figure, measured with no tracing of our own. B's changes are isolated events: each comes after
+// the system has been idle for a while, and on this VM a thread (or an idle vCPU) woken after 20 ms
+// costs far more than one kept busy by back-to-back traffic (a bare GetMetadata gRPC call to the dev
+// sidecar: p50 0.18 ms back to back, 1.0 ms after 20 ms idle). The raw Redis round trip the issue
+// compares with is therefore also sampled that way, interleaved with the changes: 20 ms idle, one
+// PUBLISH -> subscriber round trip, 20 ms idle, one change. Its back-to-back p99, measured before
+// the system started, is reported beside it.
+await using var ping = await RedisPing.StartAsync(redis.EndPoint);
+var interleaved = new List<double>();
 var gcPauseBefore = GC.GetTotalPauseDuration();
 var gen2Before = GC.CollectionCount(2);
 var gen0Before = GC.CollectionCount(0);
+for (var n = 0; n < smallChanges; n++)
+{
+    if (await SmallChangeAsync(warmedUp + n) is { } r)
+    {
+        smallLatencies.Add(Ms(r.Accepted, r.Received));
+    }
+
+    await Task.Delay(20); // the change's other effects (the outboxes' publishes) finish; then idle, as between real changes
+    interleaved.Add(await ping.RoundTripAsync());
+    await Task.Delay(20);
+}
+
+var gcDuringB = $"{(GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds:F0} ms paused, {GC.CollectionCount(0) - gen0Before} gen0 / {GC.CollectionCount(2) - gen2Before} gen2 collections";
+
+// Then a traced pass, for the per-hop decomposition only: an ActivityListener that records every
+// span of both services, and a passive XREAD on the topic's stream, add work of their own.
+var traced = Math.Min(smallChanges, 200);
 using (var recorder = new HopRecorder())
 await using (var observer = await StreamObserver.StartAsync(redis.EndPoint, Topics.ThreatLevelChanged))
 {
-    for (var n = 0; n < smallChanges; n++)
+    for (var n = 0; n < traced; n++)
     {
-        var level = n % 2 == 0 ? ThreatLevel.Increased : ThreatLevel.AvoidNonEssential;
         var seen = observer.Count;
         using var root = HopRecorder.Source.StartActivity("B iteration");
         recorder.Track(root!.TraceId);
         var pausedBefore = GC.GetTotalPauseDuration();
-        var result = await analyst.SetAssessmentAsync(new SetAssessmentRequest { Assessment = Draft(SmallCountry, level, smallVersion) });
-        var t = Stopwatch.GetTimestamp();
-        smallVersion = result.Assessment.Version;
-        var k = (smallCompany, smallVersion + 1_000_000);
-        if (await WaitAsync(() => received.ContainsKey(k), TimeSpan.FromSeconds(30)))
+        if (await SmallChangeAsync(warmedUp + smallChanges + n) is { } r)
         {
-            smallLatencies.Add(Ms(t, received[k]));
             root.Stop();
             await Task.Delay(20); // let the advisories span end before reading it
-            var milestones = recorder.Milestones(root.TraceId, t, observer.At(seen), received[k]);
+            var milestones = recorder.Milestones(root.TraceId, r.Accepted, observer.At(seen), r.Received);
             milestones[HopRecorder.GcPaused] = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds;
             hops.Add(milestones);
         }
     }
 
-    Console.WriteLine($"   (passive stream observer saw {observer.Count} entries; stream length at start {observer.Length}{(observer.LastError is { } error ? "; last error " + error : string.Empty)})");
+    Console.WriteLine($"   (traced pass: passive stream observer saw {observer.Count} entries; stream length at start {observer.Length}{(observer.LastError is { } error ? "; last error " + error : string.Empty)})");
 }
 
 var small = Stats.Of(smallLatencies);
 Console.WriteLine();
 Console.WriteLine($"B. {smallLatencies.Count}/{smallChanges} single-company changes, accepted -> stream: p50 {small.P50:F1} ms, p99 {small.P99:F1} ms, max {small.Max:F1} ms");
-Console.WriteLine($"   p99 / raw Redis PUBLISH->SUBSCRIBE p99 = {small.P99 / baseline.P99:N1}x (target <= 10x)");
+var between = Stats.Of(interleaved);
+Console.WriteLine($"   raw PUBLISH->SUBSCRIBE round trip as isolated as B's changes (after 20 ms idle, interleaved with them): p50 {between.P50:F3} ms, p99 {between.P99:F3} ms (n={between.N})");
+Console.WriteLine($"   B p99 / that raw p99 = {small.P99 / between.P99:N1}x (target <= 10x)");
+Console.WriteLine($"   B p99 / raw PUBLISH->SUBSCRIBE p99 measured before the system started: isolated {small.P99 / isolatedBefore.P99:N1}x, back to back {small.P99 / baseline.P99:N1}x");
 Console.WriteLine($"   p99 / raw Redis XADD->XREADGROUP BLOCK p99 (the transport used) = {small.P99 / streamBaseline.P99:N1}x");
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
-Console.WriteLine($"   GC in this process during B: {(GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds:F0} ms paused, {GC.CollectionCount(0) - gen0Before} gen0 / {GC.CollectionCount(2) - gen2Before} gen2 collections");
+Console.WriteLine($"   GC in this process during B: {gcDuringB}");
+var tracedStats = Stats.Of([.. hops.Select(h => h["bench: advisory received on stream"])]);
+Console.WriteLine($"   traced pass ({hops.Count} changes, p50 {tracedStats.P50:F1} ms, p99 {tracedStats.P99:F1} ms with the tracing's own cost):");
 HopRecorder.Print(hops);
 HopRecorder.PrintSlowest(hops, 3);
 
@@ -286,28 +364,8 @@ static async Task SeedSiteAsync(SqliteDatabase db, string companyId, string coun
 
 static async Task<Stats> RedisRoundTripAsync(RedisServer server, int n)
 {
-    // Raw Redis publish -> consume: PUBLISH on one connection, the subscriber's handler on another.
-    using var producer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
-    using var consumer = await ConnectionMultiplexer.ConnectAsync(server.EndPoint);
-    var channel = RedisChannel.Literal("bench-roundtrip");
-    TaskCompletionSource<long>? pending = null;
-    await consumer.GetSubscriber().SubscribeAsync(channel, (_, _) => Volatile.Read(ref pending)?.TrySetResult(Stopwatch.GetTimestamp()));
-    var db = producer.GetDatabase();
-    var latencies = new List<double>(n);
-    for (var i = 0; i < n + 100; i++)
-    {
-        var tcs = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref pending, tcs);
-        var start = Stopwatch.GetTimestamp();
-        await db.PublishAsync(channel, i);
-        var end = await tcs.Task;
-        if (i >= 100)
-        {
-            latencies.Add(Ms(start, end));   // the first 100 warm up
-        }
-    }
-
-    return Stats.Of(latencies);
+    await using var ping = await RedisPing.StartAsync(server.EndPoint);
+    return Stats.Of(await ping.RoundTripsAsync(n));
 }
 
 static async Task<Stats> StreamRoundTripAsync(RedisServer server, int n)
