@@ -3,6 +3,7 @@ using System.Text.Json;
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Events.V1;
 using Dcis.Crisis.Shared.Events;
+using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Dcis.Crisis.Notifications.Events;
@@ -149,103 +150,89 @@ internal sealed class NotificationRequestedJsonParser : IEventDataParser<Notific
         return true;
     }
 
-    private static bool Recipients(ref Utf8JsonReader reader, NotificationRequested m)
+    private static bool Recipients(ref Utf8JsonReader reader, NotificationRequested m) =>
+        ObjectArray(ref reader, RecipientField, RecipientValue, m.Recipients);
+
+    private static int RecipientField(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("recipientId"u8) ? 1
+        : reader.ValueTextEquals("language"u8) ? 2
+        : reader.ValueTextEquals("addresses"u8) ? 3
+        : reader.ValueTextEquals("replyCode"u8) ? 4
+        : 0;
+
+    private static bool RecipientValue(ref Utf8JsonReader reader, Recipient r, int field)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
+        string text;
+        switch (field)
         {
-            return false;
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            var r = new Recipient();
-            var seen = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var field = reader.ValueTextEquals("recipientId"u8) ? 1
-                    : reader.ValueTextEquals("language"u8) ? 2
-                    : reader.ValueTextEquals("addresses"u8) ? 3
-                    : reader.ValueTextEquals("replyCode"u8) ? 4
-                    : 0;
-                if (!Once(ref seen, field) || !reader.Read())
-                {
-                    return false;
-                }
-
-                string text;
-                switch (field)
-                {
-                    case 1 when String(ref reader, out text):
-                        r.RecipientId = text;
-                        break;
-                    case 2 when Enum(ref reader, LanguageNames, out var language):
-                        r.Language = (Language)language;
-                        break;
-                    case 3 when Addresses(ref reader, r):
-                        break;
-                    case 4 when String(ref reader, out text):
-                        r.ReplyCode = text;
-                        break;
-                    default:
-                        return false;
-                }
-            }
-
-            if (reader.TokenType != JsonTokenType.EndObject)
-            {
+            case 1 when String(ref reader, out text):
+                r.RecipientId = text;
+                return true;
+            case 2 when Enum(ref reader, LanguageNames, out var language):
+                r.Language = (Language)language;
+                return true;
+            case 3:
+                return ObjectArray(ref reader, AddressField, AddressValue, r.Addresses);
+            case 4 when String(ref reader, out text):
+                r.ReplyCode = text;
+                return true;
+            default:
                 return false;
-            }
-
-            m.Recipients.Add(r);
         }
-
-        return reader.TokenType == JsonTokenType.EndArray;
     }
 
-    private static bool Addresses(ref Utf8JsonReader reader, Recipient r)
+    private static int AddressField(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("channel"u8) ? 1 : reader.ValueTextEquals("address"u8) ? 2 : 0;
+
+    private static bool AddressValue(ref Utf8JsonReader reader, ChannelAddress a, int field)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
+        switch (field)
         {
-            return false;
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            var a = new ChannelAddress();
-            var seen = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var field = reader.ValueTextEquals("channel"u8) ? 1 : reader.ValueTextEquals("address"u8) ? 2 : 0;
-                if (!Once(ref seen, field) || !reader.Read())
-                {
-                    return false;
-                }
-
-                switch (field)
-                {
-                    case 1 when Enum(ref reader, ChannelNames, out var channel):
-                        a.Channel = (Channel)channel;
-                        break;
-                    case 2 when String(ref reader, out var address):
-                        a.Address = address;
-                        break;
-                    default:
-                        return false;
-                }
-            }
-
-            if (reader.TokenType != JsonTokenType.EndObject)
-            {
+            case 1 when Enum(ref reader, ChannelNames, out var channel):
+                a.Channel = (Channel)channel;
+                return true;
+            case 2 when String(ref reader, out var address):
+                a.Address = address;
+                return true;
+            default:
                 return false;
-            }
-
-            r.Addresses.Add(a);
         }
-
-        return reader.TokenType == JsonTokenType.EndArray;
     }
 
-    private static bool Messages(ref Utf8JsonReader reader, NotificationRequested m)
+    private static bool Messages(ref Utf8JsonReader reader, NotificationRequested m) =>
+        ObjectArray(ref reader, MessageField, MessageValue, m.Messages);
+
+    private static int MessageField(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("language"u8) ? 1 : reader.ValueTextEquals("subject"u8) ? 2 : reader.ValueTextEquals("body"u8) ? 3 : 0;
+
+    private static bool MessageValue(ref Utf8JsonReader reader, LocalizedMessage l, int field)
+    {
+        string text;
+        switch (field)
+        {
+            case 1 when Enum(ref reader, LanguageNames, out var language):
+                l.Language = (Language)language;
+                return true;
+            case 2 when String(ref reader, out text):
+                l.Subject = text;
+                return true;
+            case 3 when String(ref reader, out text):
+                l.Body = text;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Maps the property name under the reader to a field number (0 for a name the message does not have).</summary>
+    private delegate int FieldNumber(ref Utf8JsonReader reader);
+
+    /// <summary>Reads the value under the reader into field <c>field</c> of <c>item</c>; false if it is not in canonical form.</summary>
+    private delegate bool FieldValue<in T>(ref Utf8JsonReader reader, T item, int field);
+
+    /// <summary>An array of objects, each read field by field (every field at most once) and added to <paramref name="into"/>.</summary>
+    private static bool ObjectArray<T>(ref Utf8JsonReader reader, FieldNumber fieldOf, FieldValue<T> read, RepeatedField<T> into)
+        where T : new()
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -254,30 +241,14 @@ internal sealed class NotificationRequestedJsonParser : IEventDataParser<Notific
 
         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
-            var l = new LocalizedMessage();
+            var item = new T();
             var seen = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var field = reader.ValueTextEquals("language"u8) ? 1 : reader.ValueTextEquals("subject"u8) ? 2 : reader.ValueTextEquals("body"u8) ? 3 : 0;
-                if (!Once(ref seen, field) || !reader.Read())
+                var field = fieldOf(ref reader);
+                if (!Once(ref seen, field) || !reader.Read() || !read(ref reader, item, field))
                 {
                     return false;
-                }
-
-                string text;
-                switch (field)
-                {
-                    case 1 when Enum(ref reader, LanguageNames, out var language):
-                        l.Language = (Language)language;
-                        break;
-                    case 2 when String(ref reader, out text):
-                        l.Subject = text;
-                        break;
-                    case 3 when String(ref reader, out text):
-                        l.Body = text;
-                        break;
-                    default:
-                        return false;
                 }
             }
 
@@ -286,7 +257,7 @@ internal sealed class NotificationRequestedJsonParser : IEventDataParser<Notific
                 return false;
             }
 
-            m.Messages.Add(l);
+            into.Add(item);
         }
 
         return reader.TokenType == JsonTokenType.EndArray;
