@@ -42,12 +42,7 @@ var baseline = await RedisRoundTripAsync(redis, 2_000);
 Console.WriteLine($"raw Redis PUBLISH->subscriber round trip: p50 {baseline.P50:F3} ms, p99 {baseline.P99:F3} ms, max {baseline.Max:F3} ms (n={baseline.N})");
 var streamBaseline = await StreamRoundTripAsync(redis, 2_000);
 Console.WriteLine($"raw Redis XADD->XREADGROUP BLOCK round trip: p50 {streamBaseline.P50:F3} ms, p99 {streamBaseline.P99:F3} ms, max {streamBaseline.Max:F3} ms (n={streamBaseline.N})");
-Stats isolatedBefore;
-await using (var idlePing = await RedisPing.StartAsync(redis.EndPoint))
-{
-    isolatedBefore = Stats.Of(await idlePing.IsolatedRoundTripsAsync(500, TimeSpan.FromMilliseconds(20)));
-}
-
+var isolatedBefore = await RedisRoundTripAsync(redis, 500, idleBefore: TimeSpan.FromMilliseconds(20));
 Console.WriteLine($"raw Redis PUBLISH->subscriber, one isolated message after 20 ms idle: p50 {isolatedBefore.P50:F3} ms, p99 {isolatedBefore.P99:F3} ms, max {isolatedBefore.Max:F3} ms (n={isolatedBefore.N})");
 
 // --- The system: threat-levels and advisories, each with its dev sidecar, over the same Redis. ---
@@ -375,10 +370,10 @@ static async Task SeedSiteAsync(SqliteDatabase db, string companyId, string coun
     await command.ExecuteNonQueryAsync();
 }
 
-static async Task<Stats> RedisRoundTripAsync(RedisServer server, int n)
+static async Task<Stats> RedisRoundTripAsync(RedisServer server, int n, TimeSpan idleBefore = default)
 {
     await using var ping = await RedisPing.StartAsync(server.EndPoint);
-    return Stats.Of(await ping.RoundTripsAsync(n));
+    return Stats.Of(await ping.RoundTripsAsync(n, idleBefore));
 }
 
 static async Task<Stats> StreamRoundTripAsync(RedisServer server, int n)

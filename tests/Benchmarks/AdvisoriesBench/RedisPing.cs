@@ -45,24 +45,17 @@ internal sealed class RedisPing : IAsyncDisposable
         return (end - start) * 1000.0 / Stopwatch.Frequency;
     }
 
-    public async Task<List<double>> RoundTripsAsync(int n)
+    /// <summary><paramref name="n"/> round trips, one after another, each after <paramref name="idleBefore"/> of nothing if given.</summary>
+    public async Task<List<double>> RoundTripsAsync(int n, TimeSpan idleBefore = default)
     {
         var latencies = new List<double>(n);
         for (var i = 0; i < n; i++)
         {
-            latencies.Add(await RoundTripAsync());
-        }
+            if (idleBefore > TimeSpan.Zero)
+            {
+                await Task.Delay(idleBefore);
+            }
 
-        return latencies;
-    }
-
-    /// <summary>Round trips each sent after <paramref name="idle"/> of nothing: one isolated message at a time.</summary>
-    public async Task<List<double>> IsolatedRoundTripsAsync(int n, TimeSpan idle)
-    {
-        var latencies = new List<double>(n);
-        for (var i = 0; i < n; i++)
-        {
-            await Task.Delay(idle);
             latencies.Add(await RoundTripAsync());
         }
 

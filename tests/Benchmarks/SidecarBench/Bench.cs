@@ -163,7 +163,7 @@ public static class Bench
         // not a fan-out): the next event is sent once the previous one was delivered.
         Console.WriteLine();
         Console.WriteLine($"one event at a time, {OneAtATime} events (load average {LoadAverage()}):");
-        var rawOne = await RawOneAtATimeAsync(redis, padding);
+        var rawOne = await RawRedisAsync(redis, "raw-one-at-a-time", OneAtATime, padding, oneAtATime: true);
         Report("raw Redis XADD→XREADGROUP BLOCK", rawOne);
         var (sidecarOne, publishCall) = await SidecarOneAtATimeAsync(client, received, padding);
         Report("dev sidecar, publish→deliver", sidecarOne);
@@ -194,54 +194,6 @@ public static class Bench
         return (Summarize(OneAtATime, elapsed, received.Select(r => r.Latency)), Summarize(OneAtATime, elapsed, calls));
     }
 
-    private static async Task<Result> RawOneAtATimeAsync(RedisServer redis, string padding)
-    {
-        var options = ConfigurationOptions.Parse(redis.EndPoint);
-        options.Protocol = RedisProtocol.Resp2;
-        await using var producerConnection = await ConnectionMultiplexer.ConnectAsync(options);
-        await using var readerConnection = await ConnectionMultiplexer.ConnectAsync(options);
-        var producer = producerConnection.GetDatabase();
-        var reader = readerConnection.GetDatabase();
-        const string Stream = "raw-one-at-a-time";
-        await producer.ExecuteAsync("XGROUP", "CREATE", Stream, "g", "0", "MKSTREAM");
-        var latencies = new ConcurrentQueue<long>();
-        var consumer = Task.Run(async () =>
-        {
-            while (latencies.Count < OneAtATime)
-            {
-                var result = await reader.ExecuteAsync("XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK", "1000", "STREAMS", Stream, ">");
-                if (result.IsNull)
-                {
-                    continue;
-                }
-
-                foreach (var reply in (RedisResult[])result!)
-                {
-                    foreach (var entry in (RedisResult[])((RedisResult[])reply!)[1]!)
-                    {
-                        var parts = (RedisResult[])entry!;
-                        var e = JsonSerializer.Deserialize<BenchEvent>((byte[])((RedisResult[])parts[1]!)[1]!)!;
-                        latencies.Enqueue(Stopwatch.GetTimestamp() - e.Sent);
-                        await producer.ExecuteAsync("XACK", Stream, "g", (string)parts[0]!);
-                    }
-                }
-            }
-        });
-        var started = Stopwatch.StartNew();
-        for (var i = 0; i < OneAtATime; i++)
-        {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
-            await producer.ExecuteAsync("XADD", Stream, "*", "data", bytes);
-            while (latencies.Count <= i)
-            {
-                await Task.Delay(1);
-            }
-        }
-
-        await consumer;
-        return Summarize(OneAtATime, started.Elapsed, latencies);
-    }
-
     private static string LoadAverage()
     {
         try
@@ -266,7 +218,11 @@ public static class Bench
         return new Result(count / elapsed.TotalSeconds, Ms(0.50), Ms(0.99));
     }
 
-    private static async Task<Result> RawRedisAsync(RedisServer redis, string stream, int messages, string padding)
+    /// <summary>
+    /// Raw XADD -> XREADGROUP BLOCK (acknowledged as read): all messages sent at once, or with
+    /// <paramref name="oneAtATime"/> each sent once the previous one was read.
+    /// </summary>
+    private static async Task<Result> RawRedisAsync(RedisServer redis, string stream, int messages, string padding, bool oneAtATime = false)
     {
         // RESP2 replies (stream entries as arrays), as the dev sidecar reads them.
         var options = ConfigurationOptions.Parse(redis.EndPoint);
@@ -276,7 +232,7 @@ public static class Bench
         var producer = producerConnection.GetDatabase();
         var reader = readerConnection.GetDatabase();
         await producer.ExecuteAsync("XGROUP", "CREATE", stream, "g", "0", "MKSTREAM");
-        var latencies = new List<long>(messages);
+        var latencies = new ConcurrentQueue<long>();
         var consumer = Task.Run(async () =>
         {
             while (latencies.Count < messages)
@@ -295,7 +251,7 @@ public static class Bench
                         var parts = (RedisResult[])entry!;
                         var fields = (RedisResult[])parts[1]!;
                         var e = JsonSerializer.Deserialize<BenchEvent>((byte[])fields[1]!)!;
-                        latencies.Add(Stopwatch.GetTimestamp() - e.Sent);
+                        latencies.Enqueue(Stopwatch.GetTimestamp() - e.Sent);
                         acks.Add(producer.ExecuteAsync("XACK", stream, "g", (string)parts[0]!));
                     }
                 }
@@ -309,6 +265,10 @@ public static class Bench
         {
             var bytes = JsonSerializer.SerializeToUtf8Bytes(new BenchEvent(i, Stopwatch.GetTimestamp(), padding));
             sends.Add(producer.ExecuteAsync("XADD", stream, "*", "data", bytes));
+            while (oneAtATime && latencies.Count <= i)
+            {
+                await Task.Delay(1);
+            }
         }
 
         await Task.WhenAll(sends);
