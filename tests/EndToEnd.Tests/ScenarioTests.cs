@@ -113,6 +113,32 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         }
     }
 
+    // The system as deploy/up.sh runs it, on its embedded defaults: advisories reaches threat-levels
+    // for briefings without being told where (it once answered FailedPrecondition, "needs the
+    // threat-levels address", there). Compared with threat-levels' assessment at the time of the call,
+    // so that it holds before and after the test that lowers the level, and eventually: the briefing
+    // cache follows threat-levels' events.
+    [Fact]
+    public async Task A_Company_Gets_A_Pre_Travel_Briefing_For_Mali_That_Matches_Threat_Levels()
+    {
+        var company = scenario.Companies.First(c => c.ExpectsAdvisory);
+        var security = CrisisSystem.As(scenario.System.Token(Roles.CompanySecurity, $"security-{company.CompanyId}", companyId: company.CompanyId));
+        var analyst = CrisisSystem.As(scenario.AnalystToken);
+        GetBriefingResponse briefing = null!;
+        Assessment assessment = null!;
+        await Eventually.TrueAsync(async () =>
+        {
+            assessment = (await scenario.ThreatLevels.GetAssessmentAsync(new GetAssessmentRequest { AssessmentId = "ML" }, analyst)).Assessment;
+            briefing = await scenario.Advisories.GetBriefingAsync(new GetBriefingRequest { CountryCode = "ML", City = "Bamako" }, security);
+            return briefing.CountryVersion == assessment.Version;
+        }, TimeSpan.FromMinutes(1), "briefing at threat-levels' version");
+        Assert.Equal(assessment.Level, briefing.CountryLevel);
+        Assert.Equal(assessment.Advice.Fr, briefing.Advice.Fr);
+        Assert.Equal("Bamako", briefing.City);
+        Assert.NotEmpty(briefing.RecommendedMeasures);
+        Assert.All(briefing.RecommendedMeasures, m => Assert.False(string.IsNullOrWhiteSpace(m.Fr) || string.IsNullOrWhiteSpace(m.En)));
+    }
+
     [Fact]
     public async Task Company_Webhook_Carries_A_Valid_Standard_Webhooks_Signature()
     {

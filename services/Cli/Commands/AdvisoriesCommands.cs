@@ -353,6 +353,13 @@ internal static class AdvisoriesCommands
                 return;
             }
 
+            if (b.CountryVersion == 0 && b.Zones.Count == 0 && b.ActiveCrises.Count == 0)
+            {
+                // Level 0 with empty advice would read like a published "no risk": say there is nothing published.
+                Console.WriteLine($"{b.CountryCode}: no threat level published for this country (as of {Time(b.AsOf)})");
+                return;
+            }
+
             Console.WriteLine($"{b.CountryCode}: country level {(int)b.CountryLevel}, at destination {(int)b.EffectiveLevel} (version {b.CountryVersion}, as of {Time(b.AsOf)})");
             Console.WriteLine($"  {b.Summary.En}");
             Console.WriteLine($"  Advice: {b.Advice.En}");
