@@ -5,6 +5,7 @@ using Dcis.Crisis.Shared.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +21,18 @@ namespace Dcis.Crisis.Shared.Hosting;
 public static class CrisisHostingExtensions
 {
     /// <summary>
+    /// Log levels that hold unless configuration says otherwise (inserted as the first, weakest source).
+    /// At Information, ASP.NET Core writes two entries per request and HttpClient four per health probe:
+    /// seeding 5,000 registrants produced ~50,000 lines, burying the services' own lines and the
+    /// launcher's summary. Requests are traced and measured (OpenTelemetry) instead.
+    /// </summary>
+    private static readonly Dictionary<string, string?> QuietFrameworkLogs = new(StringComparer.Ordinal)
+    {
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+    };
+
+    /// <summary>
     /// Telemetry, health, Kestrel's two endpoints (gRPC over h2c; HTTP/1.1 for Dapr callbacks and
     /// health — without TLS one port cannot serve both), JWT auth and policies, rich gRPC errors,
     /// request limits and the Dapr client.
@@ -27,6 +40,7 @@ public static class CrisisHostingExtensions
     public static CrisisServiceOptions AddCrisisDefaults(this WebApplicationBuilder builder, string appId, int defaultHttpPort, int defaultGrpcPort)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietFrameworkLogs });
         var options = CrisisServiceOptions.From(builder.Configuration, appId, defaultHttpPort, defaultGrpcPort);
         builder.Services.AddSingleton(options);
 

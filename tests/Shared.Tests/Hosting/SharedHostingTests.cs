@@ -37,6 +37,25 @@ public sealed class SharedHostingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Framework_Request_Logs_Are_Off_By_Default_And_Configuration_Can_Turn_Them_On()
+    {
+        static bool Enabled(WebApplication app, string category, LogLevel level) =>
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(category).IsEnabled(level);
+
+        await using (var quiet = SampleApp.Create([]))
+        {
+            Assert.False(Enabled(quiet, "Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Information));
+            Assert.False(Enabled(quiet, "System.Net.Http.HttpClient.Health.ClientHandler", LogLevel.Information));
+            Assert.True(Enabled(quiet, "Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
+            Assert.True(Enabled(quiet, "Dcis.Crisis.Consular.Storage.RegistryStore", LogLevel.Information));
+            Assert.True(Enabled(quiet, "Microsoft.Hosting.Lifetime", LogLevel.Information));
+        }
+
+        await using var verbose = SampleApp.Create(["--Logging:LogLevel:Microsoft.AspNetCore=Information"]);
+        Assert.True(Enabled(verbose, "Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Information));
+    }
+
+    [Fact]
     public async Task Call_Without_Token_Is_Unauthenticated()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() => Client(null).EchoAsync(new EchoRequest { Note = "x" }).ResponseAsync);
