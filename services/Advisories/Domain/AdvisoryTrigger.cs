@@ -43,8 +43,11 @@ internal sealed record AdvisoryTrigger
         var from = e.PreviousLevel == ThreatLevel.Unspecified ? null : (int?)e.PreviousLevel;
         var to = (int)e.NewLevel;
         var change = from is null ? $"{to}" : $"{from} → {to}";
-        var added = string.Join(", ", e.CategoriesAdded.Select(CategoryName));
-        var removed = string.Join(", ", e.CategoriesRemoved.Select(CategoryName));
+        string Names(IEnumerable<ThreatCategory> categories, bool fr) => string.Join(", ", categories.Select(c => CategoryLabel(c, fr)));
+        var addedFr = Names(e.CategoriesAdded, fr: true);
+        var removedFr = Names(e.CategoriesRemoved, fr: true);
+        var addedEn = Names(e.CategoriesAdded, fr: false);
+        var removedEn = Names(e.CategoriesRemoved, fr: false);
         return new AdvisoryTrigger
         {
             Cause = AdvisoryCause.LevelChanged,
@@ -65,10 +68,10 @@ internal sealed record AdvisoryTrigger
             },
             Description = new LocalizedText
             {
-                Fr = Join(e.Summary?.Fr, e.Advice?.Fr, added.Length > 0 ? $"Catégories ajoutées : {added}." : null,
-                    removed.Length > 0 ? $"Catégories retirées : {removed}." : null, $"Motif : {e.Reason}"),
-                En = Join(e.Summary?.En, e.Advice?.En, added.Length > 0 ? $"Categories added: {added}." : null,
-                    removed.Length > 0 ? $"Categories removed: {removed}." : null, $"Reason: {e.Reason}"),
+                Fr = Join(e.Summary?.Fr, e.Advice?.Fr, addedFr.Length > 0 ? $"Catégories ajoutées : {addedFr}." : null,
+                    removedFr.Length > 0 ? $"Catégories retirées : {removedFr}." : null, $"Motif : {e.Reason}"),
+                En = Join(e.Summary?.En, e.Advice?.En, addedEn.Length > 0 ? $"Categories added: {addedEn}." : null,
+                    removedEn.Length > 0 ? $"Categories removed: {removedEn}." : null, $"Reason: {e.Reason}"),
             },
         };
     }
@@ -153,8 +156,23 @@ internal sealed record AdvisoryTrigger
             : $"{area.CountryCode} – {area.ZoneName}";
     }
 
-    private static string CategoryName(ThreatCategory c) =>
-        c.ToString().ToLower(CultureInfo.InvariantCulture).Replace('_', ' ');
+    /// <summary>A category as it reads in running text, with the dashboard's wording (the enum's name read
+    /// "armedconflict" in both languages).</summary>
+    public static string CategoryLabel(ThreatCategory category, bool fr) => category switch
+    {
+        ThreatCategory.Terrorism => fr ? "terrorisme" : "terrorism",
+        ThreatCategory.ArmedConflict => fr ? "conflit armé" : "armed conflict",
+        ThreatCategory.CivilUnrest => fr ? "troubles civils" : "civil unrest",
+        ThreatCategory.CrimeAndKidnapping => fr ? "criminalité et enlèvements" : "crime and kidnapping",
+        ThreatCategory.DrugTrafficking => fr ? "trafic de stupéfiants" : "drug trafficking",
+        ThreatCategory.ArmsTrafficking => fr ? "trafic d’armes" : "arms trafficking",
+        ThreatCategory.Cybercrime => fr ? "cybercriminalité" : "cybercrime",
+        ThreatCategory.OrganisedCrime => fr ? "criminalité organisée" : "organised crime",
+        ThreatCategory.IrregularMigration => fr ? "immigration irrégulière" : "irregular migration",
+        ThreatCategory.NaturalHazards => fr ? "risques naturels" : "natural hazards",
+        ThreatCategory.Health => fr ? "santé" : "health",
+        _ => ((int)category).ToString(CultureInfo.InvariantCulture),
+    };
 
     private static string Join(params string?[] parts) =>
         string.Join(" ", parts.Where(p => !string.IsNullOrWhiteSpace(p)));

@@ -136,7 +136,9 @@ internal static class CapDocument
             {
                 ThreatCategory.NaturalHazards => "Geo",
                 ThreatCategory.Health => "Health",
-                ThreatCategory.Cybercrime => "CBRNE",
+                // CAP's "CBRNE" is chemical, biological, radiological, nuclear or explosive; cybercrime
+                // strikes infrastructure, as consular's CAP export has it.
+                ThreatCategory.Cybercrime => "Infra",
                 _ => "Security",
             });
         }
