@@ -123,38 +123,48 @@ public sealed class MailStore
         return headers;
     }
 
-    /// <summary>Decodes RFC 2047 encoded words (=?utf-8?B?...?= / ?Q?) well enough for display.</summary>
+    /// <summary>
+    /// Decodes RFC 2047 encoded words (=?utf-8?B?...?= / ?Q?) for display. Whitespace between two encoded
+    /// words is dropped (RFC 2047 §6.2: a long text is split into several words that way); any other
+    /// whitespace is kept, as one space. It was dropped before every encoded word: "ML : Déconseillé",
+    /// folded by the sender after "ML :", showed as "ML :Déconseillé".
+    /// </summary>
     private static string DecodeSubject(string value)
     {
-        var parts = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var result = new StringBuilder();
-        foreach (var part in parts)
+        var previousEncoded = false;
+        foreach (var part in value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            var pieces = part.Split('?');
-            if (pieces.Length == 5 && pieces[0] == "=" && pieces[4] == "=")
-            {
-                try
-                {
-                    var encoding = Encoding.GetEncoding(pieces[1]);
-                    var bytes = string.Equals(pieces[2], "B", StringComparison.OrdinalIgnoreCase) ? Convert.FromBase64String(pieces[3]) : QDecode(pieces[3]);
-                    result.Append(encoding.GetString(bytes));
-                    continue;
-                }
-                catch (Exception ex) when (ex is FormatException or ArgumentException)
-                {
-                    // Not a valid encoded word: show it as it is.
-                }
-            }
-
-            if (result.Length > 0)
+            var decoded = EncodedWord(part);
+            if (result.Length > 0 && !(previousEncoded && decoded is not null))
             {
                 result.Append(' ');
             }
 
-            result.Append(part);
+            result.Append(decoded ?? part);
+            previousEncoded = decoded is not null;
         }
 
         return result.ToString();
+    }
+
+    private static string? EncodedWord(string part)
+    {
+        var pieces = part.Split('?');
+        if (pieces.Length != 5 || pieces[0] != "=" || pieces[4] != "=")
+        {
+            return null;
+        }
+
+        try
+        {
+            var bytes = string.Equals(pieces[2], "B", StringComparison.OrdinalIgnoreCase) ? Convert.FromBase64String(pieces[3]) : QDecode(pieces[3]);
+            return Encoding.GetEncoding(pieces[1]).GetString(bytes);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return null; // not a valid encoded word: shown as it is
+        }
     }
 
     private static byte[] QDecode(string text)

@@ -40,16 +40,9 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         return messages;
     }
 
-    // Whitespace is ignored: an e-mail subject folded into several RFC 2047 encoded words loses the
-    // spaces between them when decoded.
-    private static bool IsLevel4(string text, Language language)
-    {
-        static string Squeeze(string s) => string.Concat(s.Where(c => !char.IsWhiteSpace(c)));
-        var squeezed = Squeeze(text);
-        return language == Language.En
-            ? squeezed.Contains(Squeeze("Do not travel"), StringComparison.Ordinal) || squeezed.Contains(Scenario.EnMarker, StringComparison.Ordinal)
-            : squeezed.Contains(Squeeze("Formellement déconseillé"), StringComparison.Ordinal) || squeezed.Contains(Scenario.FrMarker, StringComparison.Ordinal);
-    }
+    private static bool IsLevel4(string text, Language language) => language == Language.En
+        ? text.Contains("Do not travel", StringComparison.Ordinal) || text.Contains(Scenario.EnMarker, StringComparison.Ordinal)
+        : text.Contains("Formellement déconseillé", StringComparison.Ordinal) || text.Contains(Scenario.FrMarker, StringComparison.Ordinal);
 
     private static bool IsLevel4Any(string text) => IsLevel4(text, Language.En) || IsLevel4(text, Language.Fr);
 
@@ -258,7 +251,7 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 
         static bool IsLevel3(string text, Language language) => language == Language.En
             ? text.Contains("Avoid non-essential travel", StringComparison.Ordinal)
-            : string.Concat(text.Where(c => !char.IsWhiteSpace(c))).Contains("Déconseillésaufraisonimpérative", StringComparison.Ordinal);
+            : text.Contains("Déconseillé sauf raison impérative", StringComparison.Ordinal);
         foreach (var person in scenario.People.Where(p => p.PresentInMali))
         {
             List<string> texts = [];

@@ -22,6 +22,23 @@ public sealed class DispatcherTests
         Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
     }
 
+    // A long accented subject is folded and split into RFC 2047 encoded words by the sender; read back
+    // through the mail sink it must be the same text, spaces included (the sink once dropped the space
+    // before every encoded word: "ML :Déconseillé").
+    [Fact]
+    public async Task A_Long_Accented_Subject_Arrives_Word_For_Word()
+    {
+        const string Subject = "Alerte consulaire : ML : Déconseillé sauf raison impérative — Bamako, Ségou, Mopti et Tombouctou";
+        await using var h = await StartAsync();
+        var request = Request("alert-subject", [Recipient("reg-1", (Channel.Email, "anne@example.org"))], h.Clock.GetUtcNow());
+        request.Messages[0].Subject = Subject;
+        await h.IntakeAsync(request);
+
+        Assert.Equal(1, await h.DispatchUntilIdleAsync());
+
+        Assert.Equal(Subject, Assert.Single(await h.MailMessagesAsync()).Subject);
+    }
+
     [Fact]
     public async Task Rejected_Email_Falls_Back_To_Sms()
     {
