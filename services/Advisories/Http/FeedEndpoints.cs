@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Xml.Linq;
 using Dcis.Crisis.Advisories.Domain;
 using Dcis.Crisis.Advisories.Storage;
+using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Shared.Errors;
 using Dcis.Crisis.Shared.Security;
 
@@ -26,10 +27,12 @@ internal static class FeedEndpoints
             }
 
             var (advisories, _) = await store.ListAsync(companyId, false, 100, string.Empty, ct);
-            var self = $"{http.Request.Scheme}://{http.Request.Host}/v1/companies/{companyId}/advisories.atom";
+            var fr = IsFrench(http.Request);
+            var self = $"{http.Request.Scheme}://{http.Request.Host}/v1/companies/{companyId}/advisories.atom{(fr ? "?lang=fr" : string.Empty)}";
             var feed = new XElement(Atom + "feed",
+                new XAttribute(XNamespace.Xml + "lang", fr ? "fr" : "en"),
                 new XElement(Atom + "id", $"urn:dcis-crisis:advisories:{companyId}"),
-                new XElement(Atom + "title", $"DCIS security advisories — {companyId}"),
+                new XElement(Atom + "title", fr ? $"Avis de sûreté DCIS — {companyId}" : $"DCIS security advisories — {companyId}"),
                 new XElement(Atom + "updated", AtomTime(advisories.Count > 0 ? advisories[0].IssuedAt.ToDateTimeOffset() : DateTimeOffset.UnixEpoch)),
                 new XElement(Atom + "author", new XElement(Atom + "name", "DCIS crisis cell")),
                 new XElement(Atom + "link", new XAttribute("rel", "self"), new XAttribute("href", self)));
@@ -37,12 +40,15 @@ internal static class FeedEndpoints
             {
                 feed.Add(new XElement(Atom + "entry",
                     new XElement(Atom + "id", $"urn:dcis-crisis:advisory:{a.AdvisoryId}"),
-                    new XElement(Atom + "title", a.Headline.En),
+                    new XElement(Atom + "title", fr ? a.Headline.Fr : a.Headline.En),
                     new XElement(Atom + "updated", AtomTime(a.IssuedAt.ToDateTimeOffset())),
-                    new XElement(Atom + "category", new XAttribute("term", "level-" + ((int)a.NewLevel).ToString(CultureInfo.InvariantCulture))),
+                    // A crisis closing carries no level: no "level-0" category for it.
+                    a.NewLevel == ThreatLevel.Unspecified
+                        ? null
+                        : new XElement(Atom + "category", new XAttribute("term", "level-" + ((int)a.NewLevel).ToString(CultureInfo.InvariantCulture))),
                     new XElement(Atom + "link", new XAttribute("rel", "alternate"), new XAttribute("type", "application/cap+xml"),
                         new XAttribute("href", $"/v1/companies/{companyId}/advisories/{a.AdvisoryId}/cap.xml")),
-                    new XElement(Atom + "summary", a.Description.En)));
+                    new XElement(Atom + "summary", fr ? a.Description.Fr : a.Description.En)));
             }
 
             return Results.Text(new XDocument(new XDeclaration("1.0", "utf-8", null), feed).ToString(), "application/atom+xml; charset=utf-8");
@@ -79,6 +85,26 @@ internal static class FeedEndpoints
         {
             return Results.StatusCode(StatusCodes.Status403Forbidden);
         }
+    }
+
+    /// <summary>
+    /// French with <c>?lang=fr</c>, or when the client prefers French (<c>Accept-Language</c>) and no
+    /// <c>lang</c> is given; English otherwise. Advisories are written in both; a French-speaking
+    /// security desk's feed reader shows French.
+    /// </summary>
+    private static bool IsFrench(HttpRequest request)
+    {
+        if (request.Query.TryGetValue("lang", out var lang) && lang.Count > 0)
+        {
+            return string.Equals(lang[0], "fr", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var preferred = request.GetTypedHeaders().AcceptLanguage
+            .Where(l => l.Quality is null or > 0)
+            .OrderByDescending(l => l.Quality ?? 1)
+            .Select(l => l.Value.Value ?? string.Empty)
+            .FirstOrDefault(l => l.StartsWith("fr", StringComparison.OrdinalIgnoreCase) || l.StartsWith("en", StringComparison.OrdinalIgnoreCase));
+        return preferred?.StartsWith("fr", StringComparison.OrdinalIgnoreCase) == true;
     }
 
     private static string AtomTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -45,6 +45,49 @@ public class FeedTests(HostFixture fixture) : IClassFixture<HostFixture>
     }
 
     [Fact]
+    public async Task AtomFeed_Speaks_French_When_Asked_Or_Preferred_And_English_Otherwise()
+    {
+        var client = await _host.RegisterAsync("feed-fr-co");
+        await AdvisoriesTestHost.AddSiteAsync(client, "Bureau", "HT");
+        await _host.DeliverAsync(TestEvents.LevelChanged("HT", 1, ThreatLevel.DoNotTravel, ThreatLevel.AvoidNonEssential));
+        var token = _host.CompanyToken("feed-fr-co");
+
+        async Task<XElement> FeedAsync(string query, string? acceptLanguage)
+        {
+            using var http = new HttpClient { BaseAddress = _host.Host.HttpAddress };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/companies/feed-fr-co/advisories.atom" + query);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (acceptLanguage is not null)
+            {
+                request.Headers.AcceptLanguage.ParseAdd(acceptLanguage);
+            }
+
+            using var response = await http.SendAsync(request);
+            return XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!;
+        }
+
+        static (string? Lang, string Title, string Summary) Read(XElement feed)
+        {
+            var entry = Assert.Single(feed.Elements(Atom + "entry"));
+            return ((string?)feed.Attribute(XNamespace.Xml + "lang"), entry.Element(Atom + "title")!.Value, entry.Element(Atom + "summary")!.Value);
+        }
+
+        var asked = Read(await FeedAsync("?lang=fr", null));
+        var preferred = Read(await FeedAsync(string.Empty, "fr-FR,fr;q=0.9,en;q=0.5"));
+        var english = Read(await FeedAsync(string.Empty, null));
+        var overridden = Read(await FeedAsync("?lang=en", "fr-FR"));
+
+        Assert.Equal("fr", asked.Lang);
+        Assert.Contains("niveau 3 → 4", asked.Title, StringComparison.Ordinal);
+        Assert.Contains("Manifestations violentes.", asked.Summary, StringComparison.Ordinal);
+        Assert.Equal(asked, preferred);
+        Assert.Equal("en", english.Lang);
+        Assert.Contains("level 3 → 4", english.Title, StringComparison.Ordinal);
+        Assert.Contains("Violent demonstrations.", english.Summary, StringComparison.Ordinal);
+        Assert.Equal(english, overridden);
+    }
+
+    [Fact]
     public async Task AtomFeed_RefusesOtherCompanies_Viewers_AndAnonymousCallers()
     {
         await _host.RegisterAsync("feed-owner-co");
