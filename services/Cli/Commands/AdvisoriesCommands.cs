@@ -249,7 +249,7 @@ internal static class AdvisoriesCommands
             ctx.Print(parse, response, _ => (["SEQ", "ADVISORY", "ISSUED", "LEVEL", "SITES", "TRAVELLERS", "ACK", "HEADLINE"],
                 response.Advisories.Select(a => new[]
                 {
-                    a.Sequence.ToString(CultureInfo.InvariantCulture), a.AdvisoryId, Time(a.IssuedAt), Num((int)a.NewLevel), Num(a.AffectedSites.Count),
+                    a.Sequence.ToString(CultureInfo.InvariantCulture), a.AdvisoryId, Time(a.IssuedAt), a.NewLevel == ThreatLevel.Unspecified ? "-" : Num((int)a.NewLevel), Num(a.AffectedSites.Count),
                     Num(a.AffectedTravellers.Count), a.AcknowledgedAt is not null ? "yes" : a.AcknowledgementRequired ? "AWAITED" : "-", a.Headline.En,
                 })));
         }));
@@ -273,7 +273,7 @@ internal static class AdvisoriesCommands
                         continue;
                     }
 
-                    Console.WriteLine($"[{a.Sequence}] {Time(a.IssuedAt)} {a.AdvisoryId} level {(int)a.NewLevel}{(a.AcknowledgementRequired ? " — acknowledgement expected" : string.Empty)}");
+                    Console.WriteLine($"[{a.Sequence}] {Time(a.IssuedAt)} {a.AdvisoryId}{(a.NewLevel == ThreatLevel.Unspecified ? string.Empty : $" level {(int)a.NewLevel}")}{(a.AcknowledgementRequired ? " — acknowledgement expected" : string.Empty)}");
                     Console.WriteLine($"    {a.Headline.En}");
                     foreach (var s in a.AffectedSites)
                     {
