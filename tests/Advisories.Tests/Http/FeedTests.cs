@@ -13,7 +13,7 @@ public class FeedTests(HostFixture fixture) : IClassFixture<HostFixture>
     private static readonly XNamespace Atom = "http://www.w3.org/2005/Atom";
     private readonly AdvisoriesTestHost _host = fixture.Host;
 
-    private async Task<HttpResponseMessage> GetAsync(string path, string? token)
+    private async Task<HttpResponseMessage> GetAsync(string path, string? token, string? acceptLanguage = null)
     {
         using var http = new HttpClient { BaseAddress = _host.Host.HttpAddress };
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -22,16 +22,27 @@ public class FeedTests(HostFixture fixture) : IClassFixture<HostFixture>
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
+        if (acceptLanguage is not null)
+        {
+            request.Headers.AcceptLanguage.ParseAdd(acceptLanguage);
+        }
+
         return await http.SendAsync(request);
+    }
+
+    /// <summary>A company with a site in Haiti and the advisory of Haiti going from 3 to 4; returns its token.</summary>
+    private async Task<string> CompanyWithOneAdvisoryAsync(string companyId)
+    {
+        var client = await _host.RegisterAsync(companyId);
+        await AdvisoriesTestHost.AddSiteAsync(client, "Office", "HT");
+        await _host.DeliverAsync(TestEvents.LevelChanged("HT", 1, ThreatLevel.DoNotTravel, ThreatLevel.AvoidNonEssential));
+        return _host.CompanyToken(companyId);
     }
 
     [Fact]
     public async Task AtomFeed_ListsTheCompanysAdvisories_LinkingValidCap()
     {
-        var client = await _host.RegisterAsync("feed-co");
-        await AdvisoriesTestHost.AddSiteAsync(client, "Office", "HT");
-        await _host.DeliverAsync(TestEvents.LevelChanged("HT", 1, ThreatLevel.DoNotTravel, ThreatLevel.AvoidNonEssential));
-        var token = _host.CompanyToken("feed-co");
+        var token = await CompanyWithOneAdvisoryAsync("feed-co");
 
         using var feed = await GetAsync("/v1/companies/feed-co/advisories.atom", token);
         Assert.Equal(HttpStatusCode.OK, feed.StatusCode);
@@ -47,22 +58,11 @@ public class FeedTests(HostFixture fixture) : IClassFixture<HostFixture>
     [Fact]
     public async Task AtomFeed_Speaks_French_When_Asked_Or_Preferred_And_English_Otherwise()
     {
-        var client = await _host.RegisterAsync("feed-fr-co");
-        await AdvisoriesTestHost.AddSiteAsync(client, "Bureau", "HT");
-        await _host.DeliverAsync(TestEvents.LevelChanged("HT", 1, ThreatLevel.DoNotTravel, ThreatLevel.AvoidNonEssential));
-        var token = _host.CompanyToken("feed-fr-co");
+        var token = await CompanyWithOneAdvisoryAsync("feed-fr-co");
 
         async Task<XElement> FeedAsync(string query, string? acceptLanguage)
         {
-            using var http = new HttpClient { BaseAddress = _host.Host.HttpAddress };
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/companies/feed-fr-co/advisories.atom" + query);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            if (acceptLanguage is not null)
-            {
-                request.Headers.AcceptLanguage.ParseAdd(acceptLanguage);
-            }
-
-            using var response = await http.SendAsync(request);
+            using var response = await GetAsync("/v1/companies/feed-fr-co/advisories.atom" + query, token, acceptLanguage);
             return XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!;
         }
 
