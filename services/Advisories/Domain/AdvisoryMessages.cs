@@ -130,9 +130,15 @@ internal static class AdvisoryMessages
             lines.AddRange(a.RecommendedMeasures.Select(m => "- " + (fr ? m.Fr : m.En)));
         }
 
+        // The reference ties the e-mail to the advisory the company's system received (stream, webhook,
+        // feed), and the way to acknowledge is said where the reader is: an e-mail alone said neither.
+        lines.Add(string.Empty);
+        lines.Add((fr ? "Référence de l'avis : " : "Advisory reference: ") + a.AdvisoryId);
         if (a.AcknowledgementRequired)
         {
-            lines.Add(fr ? "Merci d'accuser réception de cet avis." : "Please acknowledge this advisory.");
+            lines.Add(fr
+                ? $"Merci d'en accuser réception : AcknowledgeAdvisory depuis votre système, ou « crisis advisories ack {a.AdvisoryId} »."
+                : $"Please acknowledge it: AcknowledgeAdvisory from your system, or \"crisis advisories ack {a.AdvisoryId}\".");
         }
 
         return string.Join("\n", lines);

@@ -50,6 +50,12 @@ public class AcknowledgementTests(HostFixture fixture) : IClassFixture<HostFixtu
         Assert.Equal(Priority.Urgent, email.Priority);
         Assert.Equal("security@email-co.example", email.Recipients.Single().Addresses.Single(a => a.Channel == Channel.Email).Address);
         Assert.Equal(2, email.Messages.Count);
+        var fr = email.Messages.Single(m => m.Language == Language.Fr).Body;
+        var en = email.Messages.Single(m => m.Language == Language.En).Body;
+        Assert.Contains("Référence de l'avis : " + advisory.AdvisoryId, fr, StringComparison.Ordinal);
+        Assert.Contains("crisis advisories ack " + advisory.AdvisoryId, fr, StringComparison.Ordinal);
+        Assert.Contains("Advisory reference: " + advisory.AdvisoryId, en, StringComparison.Ordinal);
+        Assert.Contains("AcknowledgeAdvisory", en, StringComparison.Ordinal);
     }
 
     [Fact]
