@@ -199,11 +199,27 @@ internal static class AdvisoriesCommands
                 response.Endpoints.Select(e => new[] { e.EndpointId, e.Url, e.Active ? "yes" : "no", Num(e.ConsecutiveFailures), e.DisabledReason })));
         }));
         var endpoint = new Argument<string>("ENDPOINT") { Description = "Endpoint id." };
-        var test = new Command("test", "Send a signed test message.") { endpoint };
+        var wait = new Option<int>("--wait") { Description = "Seconds to wait for the first attempt's outcome (0: do not wait).", DefaultValueFactory = _ => 15 };
+        var test = new Command("test", "Send a signed test message and show how the endpoint answered.") { endpoint, wait };
         test.SetAction((parse, ct) => CliContext.RunAsync(async () =>
         {
-            var response = await Client(ctx, parse).TestWebhookEndpointAsync(new TestWebhookEndpointRequest { EndpointId = parse.GetValue(endpoint)! }, cancellationToken: ct);
-            ctx.Print(parse, response, _ => (["DELIVERY", "STATE"], [[response.Delivery.DeliveryId, response.Delivery.State.ToString()]]));
+            var client = Client(ctx, parse);
+            var response = await client.TestWebhookEndpointAsync(new TestWebhookEndpointRequest { EndpointId = parse.GetValue(endpoint)! }, cancellationToken: ct);
+            // Whoever tests an endpoint wants to know whether it works: the test is only queued by the
+            // RPC, so follow the delivery until its first attempt has an outcome.
+            var delivery = response.Delivery;
+            var deadline = DateTime.UtcNow.AddSeconds(Math.Max(0, parse.GetValue(wait)));
+            while (delivery.State != WebhookDeliveryState.Succeeded && delivery.Attempts == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, ct);
+                var recent = await client.ListWebhookDeliveriesAsync(new ListWebhookDeliveriesRequest { EndpointId = delivery.EndpointId, PageSize = 50 }, cancellationToken: ct);
+                delivery = recent.Deliveries.FirstOrDefault(d => d.DeliveryId == delivery.DeliveryId) ?? delivery;
+            }
+
+            var d = delivery;
+            ctx.Print(parse, d, _ => (["DELIVERY", "STATE", "ATTEMPTS", "HTTP", "ERROR", "NEXT ATTEMPT"],
+                [[d.DeliveryId, d.State.ToString(), Num(d.Attempts), d.LastStatusCode == 0 ? "-" : Num(d.LastStatusCode), d.LastError,
+                  d.State == WebhookDeliveryState.Pending && d.NextAttemptAt is not null ? Time(d.NextAttemptAt) : "-"]]));
         }));
         var enable = new Command("enable", "Re-activate an endpoint (clears its failures).") { endpoint };
         enable.SetAction((parse, ct) => SetActive(ctx, parse, parse.GetValue(endpoint)!, true, ct));
