@@ -117,7 +117,11 @@ internal sealed class CliContext
         }
     }
 
-    /// <summary>Runs an RPC and turns a gRPC failure into a readable message and exit code 1.</summary>
+    /// <summary>
+    /// Runs an RPC and turns a gRPC failure into a readable message and exit code 1, and an argument the
+    /// command could not read (a leg, a contact, a date, a category) into one line and exit code 2, the
+    /// code of System.CommandLine's own parse errors, instead of an unhandled exception's stack trace.
+    /// </summary>
     public static async Task<int> RunAsync(Func<Task> call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -125,6 +129,11 @@ internal sealed class CliContext
         {
             await call();
             return 0;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
         }
         catch (RpcException ex)
         {

@@ -115,7 +115,7 @@ internal static class AdvisoriesCommands
         var name = new Option<string?>("--name") { Description = "Name shown in advisories (optional)." };
         var legs = new Option<string[]>("--leg")
         {
-            Description = "A leg as CC[/SUBDIVISION]:FROM:TO with dates yyyy-MM-dd, e.g. ML/ML-BKO:2026-12-01:2026-12-10 (repeatable).",
+            Description = "A leg as CC[/SUBDIVISION][@LAT,LON]:FROM:TO with dates yyyy-MM-dd, e.g. ML/ML-BKO@12.64,-8.0:2026-12-01:2026-12-10 (repeatable; the point places the traveller in zones drawn as polygons or circles).",
             Required = true,
         };
         var add = new Command("add", "Declare a trip.") { traveller, name, legs };
@@ -432,17 +432,33 @@ internal static class AdvisoriesCommands
         var parts = text.Split(':');
         if (parts.Length != 3)
         {
-            throw new ArgumentException($"leg '{text}' must look like CC[/SUBDIVISION]:yyyy-MM-dd:yyyy-MM-dd");
+            throw new ArgumentException($"leg '{text}' must look like CC[/SUBDIVISION][@LAT,LON]:yyyy-MM-dd:yyyy-MM-dd");
         }
 
-        var place = parts[0].Split('/');
-        return new TripLeg
+        var at = parts[0].Split('@');
+        var place = at[0].Split('/');
+        var leg = new TripLeg
         {
             CountryCode = place[0].ToUpperInvariant(),
             SubdivisionCode = place.Length > 1 ? place[1].ToUpperInvariant() : string.Empty,
             FromTime = Timestamp.FromDateTime(DateTime.SpecifyKind(DateTime.ParseExact(parts[1], "yyyy-MM-dd", CultureInfo.InvariantCulture), DateTimeKind.Utc)),
             ToTime = Timestamp.FromDateTime(DateTime.SpecifyKind(DateTime.ParseExact(parts[2], "yyyy-MM-dd", CultureInfo.InvariantCulture), DateTimeKind.Utc).AddDays(1).AddSeconds(-1)),
         };
+        if (at.Length > 1)
+        {
+            // The service validates the ranges and says which leg is wrong; here only the shape.
+            var point = at[1].Split(',');
+            if (point.Length != 2
+                || !double.TryParse(point[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var latitude)
+                || !double.TryParse(point[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var longitude))
+            {
+                throw new ArgumentException($"leg '{text}': the point must look like @LAT,LON with decimal degrees, e.g. @12.64,-8.0");
+            }
+
+            leg.Location = new LatLng { Latitude = latitude, Longitude = longitude };
+        }
+
+        return leg;
     }
 
     private static ThreatCategory Category(string name) =>
@@ -458,7 +474,13 @@ internal static class AdvisoriesCommands
 
     private static void PrintTrips(CliContext ctx, ParseResult parse, Google.Protobuf.IMessage message, IEnumerable<StaffTrip> trips) =>
         ctx.Print(parse, message, _ => (["TRIP", "TRAVELLER", "LEGS"],
-            trips.Select(t => new[] { t.TripId, t.TravellerReference, string.Join(" ", t.Legs.Select(l => $"{l.CountryCode}:{Date(l.FromTime)}..{Date(l.ToTime)}")) })));
+            trips.Select(t => new[] { t.TripId, t.TravellerReference, string.Join(" ", t.Legs.Select(LegText)) })));
+
+    // The leg as it is given to `travel add`, so that a listed trip reads the way it was declared.
+    private static string LegText(TripLeg l) =>
+        l.CountryCode + (l.SubdivisionCode.Length > 0 ? "/" + l.SubdivisionCode : string.Empty)
+        + (l.Location is { } p ? string.Create(CultureInfo.InvariantCulture, $"@{p.Latitude},{p.Longitude}") : string.Empty)
+        + $":{Date(l.FromTime)}..{Date(l.ToTime)}";
 
     private static void PrintSubscriptions(CliContext ctx, ParseResult parse, Google.Protobuf.IMessage message, IEnumerable<Subscription> subs) =>
         ctx.Print(parse, message, _ => (["SUBSCRIPTION", "COUNTRIES", "REGIONS", "MIN LEVEL", "CATEGORIES"],

@@ -1,0 +1,45 @@
+using Dcis.Crisis.Sample.V1;
+using Dcis.Crisis.Shared.Tests.Sample;
+using Dcis.Crisis.Testing;
+
+namespace Dcis.Crisis.Shared.Tests.Cli;
+
+public sealed class CliCommandTests
+{
+    [Fact]
+    public async Task Token_Printed_By_The_Cli_Is_Accepted_By_A_Service()
+    {
+        await using var host = await ServiceHost.StartAsync(SampleApp.Create);
+        var (exit, token, _) = await CliProcess.RunAsync("token", "--role", "analyst", "--subject", "cli-user", "--data-dir", host.DataDir);
+        Assert.Equal(0, exit);
+
+        var reply = await new SampleService.SampleServiceClient(host.Channel(token)).EchoAsync(new EchoRequest { Note = "ok" });
+        Assert.Equal("cli-user", reply.Subject);
+    }
+
+    [Fact]
+    public async Task Token_Refuses_An_Unknown_Role()
+    {
+        using var dir = new TempDirectory();
+        var (exit, _, _) = await CliProcess.RunAsync("token", "--role", "superuser", "--data-dir", dir.Path);
+        Assert.Equal(2, exit);
+    }
+
+    // A value the command reads itself (a trip leg, a date, a category) used to end in an unhandled
+    // exception's stack trace; it is one line on stderr and exit code 2, like a parse error, and no
+    // call is made (the advisories address here answers nothing).
+    [Theory]
+    [InlineData("travel", "add", "--traveller", "E-1", "--leg", "ML@abc:2026-12-01:2026-12-10", "the point must look like @LAT,LON")]
+    [InlineData("travel", "add", "--traveller", "E-1", "--leg", "ML:2026-13-01:2026-12-10", "2026-13-01")]
+    [InlineData("subscriptions", "add", "--country", "ML", "--category", "nonsense", "unknown category 'nonsense'")]
+    public async Task A_Value_The_Cli_Cannot_Read_Is_One_Line_And_Exit_Code_2(string command, string verb, string option1, string value1, string option2, string value2, string expected)
+    {
+        using var dir = new TempDirectory();
+        var (exit, _, error) = await CliProcess.RunAsync(command, verb, option1, value1, option2, value2,
+            "--token", "unused", "--advisories", "http://127.0.0.1:9", "--data-dir", dir.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", error, StringComparison.Ordinal);
+    }
+}

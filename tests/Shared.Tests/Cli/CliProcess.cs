@@ -1,0 +1,23 @@
+using System.Diagnostics;
+
+namespace Dcis.Crisis.Shared.Tests.Cli;
+
+/// <summary>Runs the built <c>crisis</c> CLI as a process, as a person or a script would.</summary>
+internal static class CliProcess
+{
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "crisis.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, (await output).Trim(), (await error).Trim());
+    }
+}
