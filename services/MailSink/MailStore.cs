@@ -124,10 +124,9 @@ public sealed class MailStore
     }
 
     /// <summary>
-    /// Decodes RFC 2047 encoded words (=?utf-8?B?...?= / ?Q?) for display. Whitespace between two encoded
-    /// words is dropped (RFC 2047 §6.2: a long text is split into several words that way); any other
-    /// whitespace is kept, as one space. It was dropped before every encoded word: "ML : Déconseillé",
-    /// folded by the sender after "ML :", showed as "ML :Déconseillé".
+    /// Decodes RFC 2047 encoded words (=?utf-8?B?...?= / ?Q?) for display. Only whitespace between two
+    /// encoded words is dropped (RFC 2047 §6.2: that is how a long text is split into several words);
+    /// whitespace next to plain text is the text's own ("ML : Déconseillé", folded after "ML :").
     /// </summary>
     private static string DecodeSubject(string value)
     {

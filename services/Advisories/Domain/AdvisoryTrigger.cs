@@ -156,8 +156,8 @@ internal sealed record AdvisoryTrigger
             : $"{area.CountryCode} – {area.ZoneName}";
     }
 
-    /// <summary>A category as it reads in running text, with the dashboard's wording (the enum's name read
-    /// "armedconflict" in both languages).</summary>
+    /// <summary>A category as it reads in running text, in the dashboard's wording: the enum's names are
+    /// neither French nor words ("ArmedConflict").</summary>
     public static string CategoryLabel(ThreatCategory category, bool fr) => category switch
     {
         ThreatCategory.Terrorism => fr ? "terrorisme" : "terrorism",
