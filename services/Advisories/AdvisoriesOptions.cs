@@ -1,3 +1,4 @@
+using Dcis.Crisis.Shared.Hosting;
 
 namespace Dcis.Crisis.Advisories;
 
@@ -43,14 +44,8 @@ public sealed record AdvisoriesOptions
     /// </summary>
     public int IssueBatchSize { get; init; } = 500;
 
-    /// <summary>
-    /// gRPC address of threat-levels, for briefings. Defaults to threat-levels' own default
-    /// (http://127.0.0.1:5101), as the dashboard's does: the system runs on its embedded defaults.
-    /// </summary>
-    public string? ThreatLevelsAddress { get; init; } = DefaultThreatLevelsAddress;
-
-    /// <summary>Threat-levels' default gRPC address.</summary>
-    public const string DefaultThreatLevelsAddress = "http://127.0.0.1:5101";
+    /// <summary>gRPC address of threat-levels, for briefings (<see cref="ServiceAddresses.ThreatLevels"/>).</summary>
+    public string? ThreatLevelsAddress { get; init; }
 
     /// <summary>Reads the options from configuration.</summary>
     public static AdvisoriesOptions From(IConfiguration configuration)
@@ -72,7 +67,7 @@ public sealed record AdvisoriesOptions
             WebhookTimeout = s.GetValue("WebhookTimeout", defaults.WebhookTimeout),
             WebhooksInBackground = s.GetValue("WebhooksInBackground", defaults.WebhooksInBackground),
             IssueBatchSize = Math.Max(1, s.GetValue("IssueBatchSize", defaults.IssueBatchSize)),
-            ThreatLevelsAddress = configuration["Services:ThreatLevels"] ?? defaults.ThreatLevelsAddress,
+            ThreatLevelsAddress = ServiceAddresses.ThreatLevels(configuration),
         };
     }
 }

@@ -1,3 +1,4 @@
+using Dcis.Crisis.Shared.Hosting;
 namespace Dcis.Crisis.Dashboard;
 
 /// <summary>
@@ -35,7 +36,7 @@ internal sealed record DashboardOptions(int WebPort, Uri ThreatLevelsAddress, IR
 
         return new DashboardOptions(
             configuration.GetValue("WEB_PORT", 5500),
-            new Uri(configuration["Services:ThreatLevels"] ?? "http://127.0.0.1:5101"),
+            new Uri(ServiceAddresses.ThreatLevels(configuration)),
             targets);
     }
 }

@@ -43,11 +43,9 @@ internal sealed record AdvisoryTrigger
         var from = e.PreviousLevel == ThreatLevel.Unspecified ? null : (int?)e.PreviousLevel;
         var to = (int)e.NewLevel;
         var change = from is null ? $"{to}" : $"{from} → {to}";
-        string Names(IEnumerable<ThreatCategory> categories, bool fr) => string.Join(", ", categories.Select(c => CategoryLabel(c, fr)));
-        var addedFr = Names(e.CategoriesAdded, fr: true);
-        var removedFr = Names(e.CategoriesRemoved, fr: true);
-        var addedEn = Names(e.CategoriesAdded, fr: false);
-        var removedEn = Names(e.CategoriesRemoved, fr: false);
+        // "Catégories ajoutées : terrorisme, conflit armé." or nothing when the change adds none.
+        static string? Categories(string lead, IReadOnlyCollection<ThreatCategory> categories, bool fr) =>
+            categories.Count == 0 ? null : lead + string.Join(", ", categories.Select(c => CategoryLabel(c, fr))) + ".";
         return new AdvisoryTrigger
         {
             Cause = AdvisoryCause.LevelChanged,
@@ -68,10 +66,10 @@ internal sealed record AdvisoryTrigger
             },
             Description = new LocalizedText
             {
-                Fr = Join(e.Summary?.Fr, e.Advice?.Fr, addedFr.Length > 0 ? $"Catégories ajoutées : {addedFr}." : null,
-                    removedFr.Length > 0 ? $"Catégories retirées : {removedFr}." : null, $"Motif : {e.Reason}"),
-                En = Join(e.Summary?.En, e.Advice?.En, addedEn.Length > 0 ? $"Categories added: {addedEn}." : null,
-                    removedEn.Length > 0 ? $"Categories removed: {removedEn}." : null, $"Reason: {e.Reason}"),
+                Fr = Join(e.Summary?.Fr, e.Advice?.Fr, Categories("Catégories ajoutées : ", e.CategoriesAdded, fr: true),
+                    Categories("Catégories retirées : ", e.CategoriesRemoved, fr: true), $"Motif : {e.Reason}"),
+                En = Join(e.Summary?.En, e.Advice?.En, Categories("Categories added: ", e.CategoriesAdded, fr: false),
+                    Categories("Categories removed: ", e.CategoriesRemoved, fr: false), $"Reason: {e.Reason}"),
             },
         };
     }

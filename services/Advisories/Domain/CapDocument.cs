@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Xml.Linq;
 using Dcis.Crisis.Advisories.V1;
 using Dcis.Crisis.Common.V1;
+using Dcis.Crisis.Shared.Cap;
 
 namespace Dcis.Crisis.Advisories.Domain;
 
@@ -132,15 +133,7 @@ internal static class CapDocument
         var set = new SortedSet<string>(StringComparer.Ordinal) { "Security" };
         foreach (var c in a.Categories.Select(r => r.Category).Concat(a.CategoriesAdded))
         {
-            set.Add(c switch
-            {
-                ThreatCategory.NaturalHazards => "Geo",
-                ThreatCategory.Health => "Health",
-                // CAP's "CBRNE" is chemical, biological, radiological, nuclear or explosive; cybercrime
-                // strikes infrastructure, as consular's CAP export has it.
-                ThreatCategory.Cybercrime => "Infra",
-                _ => "Security",
-            });
+            set.Add(CapCategories.Of(c));
         }
 
         return set;

@@ -3,6 +3,7 @@ using System.Text;
 using System.Xml;
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Events.V1;
+using Dcis.Crisis.Shared.Cap;
 
 namespace Dcis.Crisis.Consular.Domain;
 
@@ -143,13 +144,7 @@ internal static class CapWriter
 
     private static List<string> Categories(IReadOnlyList<ThreatCategory> categories)
     {
-        var result = categories.Select(c => c switch
-        {
-            ThreatCategory.NaturalHazards => "Geo",
-            ThreatCategory.Health => "Health",
-            ThreatCategory.Cybercrime => "Infra",
-            _ => "Security",
-        }).Distinct(StringComparer.Ordinal).ToList();
+        var result = categories.Select(CapCategories.Of).Distinct(StringComparer.Ordinal).ToList();
         return result.Count > 0 ? result : ["Safety"];
     }
 }

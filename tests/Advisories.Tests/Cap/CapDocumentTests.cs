@@ -53,4 +53,24 @@ public class CapDocumentTests
         broken.Root!.Element(CapDocument.Ns + "identifier")!.Remove();
         Assert.Throws<Xunit.Sdk.EmptyException>(() => AssertValid(broken.ToString()));
     }
+
+    [Fact]
+    public void Cap_Files_Cybercrime_Under_Infra_Not_Cbrne()
+    {
+        var advisory = new Advisory
+        {
+            AdvisoryId = "adv-cyber", CompanyId = "acme", Cause = AdvisoryCause.LevelChanged, Area = new Area { CountryCode = "EE" },
+            NewLevel = ThreatLevel.Increased, Headline = new LocalizedText { Fr = "EE : niveau 2", En = "EE: level 2" },
+            Description = new LocalizedText { Fr = "Attaques informatiques.", En = "Cyber attacks." },
+            Categories = { new CategoryRating { Category = ThreatCategory.Cybercrime, Severity = Severity.High } },
+            IssuedAt = Timestamp.FromDateTime(DateTime.UtcNow),
+        };
+
+        var xml = CapDocument.Build(advisory).ToString();
+
+        AssertValid(xml);
+        var categories = XDocument.Parse(xml).Descendants(CapDocument.Ns + "category").Select(c => c.Value).ToHashSet();
+        Assert.Contains("Infra", categories);
+        Assert.DoesNotContain("CBRNE", categories);
+    }
 }

@@ -1,9 +1,5 @@
-using System.Xml.Linq;
 using Dcis.Crisis.Advisories.Domain;
-using Dcis.Crisis.Advisories.Tests.Cap;
-using Dcis.Crisis.Advisories.V1;
 using Dcis.Crisis.Common.V1;
-using Google.Protobuf.WellKnownTypes;
 
 namespace Dcis.Crisis.Advisories.Tests.Domain;
 
@@ -35,25 +31,5 @@ public class AdvisoryTriggerTests
             Assert.All(labels, l => Assert.True(l.Any(char.IsLetter) && !l.Contains('_', StringComparison.Ordinal), l));
             Assert.Equal(labels.Count, labels.Distinct(StringComparer.Ordinal).Count());
         }
-    }
-
-    [Fact]
-    public void Cap_Files_Cybercrime_Under_Infra_Not_Cbrne()
-    {
-        var advisory = new Advisory
-        {
-            AdvisoryId = "adv-cyber", CompanyId = "acme", Cause = AdvisoryCause.LevelChanged, Area = new Area { CountryCode = "EE" },
-            NewLevel = ThreatLevel.Increased, Headline = new LocalizedText { Fr = "EE : niveau 2", En = "EE: level 2" },
-            Description = new LocalizedText { Fr = "Attaques informatiques.", En = "Cyber attacks." },
-            Categories = { new CategoryRating { Category = ThreatCategory.Cybercrime, Severity = Severity.High } },
-            IssuedAt = Timestamp.FromDateTime(DateTime.UtcNow),
-        };
-
-        var xml = CapDocument.Build(advisory).ToString();
-
-        CapDocumentTests.AssertValid(xml);
-        var categories = XDocument.Parse(xml).Descendants(CapDocument.Ns + "category").Select(c => c.Value).ToHashSet();
-        Assert.Contains("Infra", categories);
-        Assert.DoesNotContain("CBRNE", categories);
     }
 }

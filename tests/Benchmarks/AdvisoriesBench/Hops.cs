@@ -75,7 +75,7 @@ internal sealed class HopRecorder : IDisposable
             result["redis: entry seen by passive XREAD"] = Ms(Utc(arrival));
         }
 
-        result["bench: advisory received on stream"] = Ms(Utc(receivedTs));
+        result[Received] = Ms(Utc(receivedTs));
         return result;
     }
 
@@ -101,10 +101,21 @@ internal sealed class HopRecorder : IDisposable
     /// <summary>Key of an iteration's GC pause in this process (a duration, not a milestone).</summary>
     public const string GcPaused = "gc paused";
 
+    /// <summary>Key of the last milestone: the advisory on the company's stream.</summary>
+    public const string Received = "bench: advisory received on stream";
+
+    /// <summary>Prints one traced pass: its end-to-end p50/p99, every milestone, and the slowest iterations.</summary>
+    public static void PrintPass(string label, List<Dictionary<string, double>> iterations)
+    {
+        var total = Stats.Of([.. iterations.Select(i => i[Received])]);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {label} ({iterations.Count} changes, p50 {total.P50:F1} ms, p99 {total.P99:F1} ms with the tracing's own cost):"));
+        Print(iterations);
+        PrintSlowest(iterations, 3);
+    }
+
     /// <summary>Prints the milestones of the slowest iterations (what the tail is made of), each hop's delta.</summary>
     public static void PrintSlowest(List<Dictionary<string, double>> iterations, int count)
     {
-        const string Received = "bench: advisory received on stream";
         foreach (var iteration in iterations.Where(i => i.ContainsKey(Received)).OrderByDescending(i => i[Received]).Take(count))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   slow iteration: {iteration[Received]:F2} ms; GC paused this process {iteration.GetValueOrDefault(GcPaused):F1} ms during it"));

@@ -296,14 +296,8 @@ var hot = Stats.Of(hotLatencies);
 Console.WriteLine($"   back to back: {hot.N}/{smallChanges} changes, p50 {hot.P50:F1} ms, p99 {hot.P99:F1} ms, max {hot.Max:F1} ms; p99 / raw PUBLISH->SUBSCRIBE back-to-back p99 = {hot.P99 / baseline.P99:N1}x");
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
 Console.WriteLine($"   GC in this process during B: {gcDuringB}; {allocatedPerChange:F0} KB allocated per back-to-back change (both services and this bench)");
-var tracedStats = Stats.Of([.. hops.Select(h => h["bench: advisory received on stream"])]);
-Console.WriteLine($"   traced pass ({hops.Count} changes, p50 {tracedStats.P50:F1} ms, p99 {tracedStats.P99:F1} ms with the tracing's own cost):");
-HopRecorder.Print(hops);
-HopRecorder.PrintSlowest(hops, 3);
-var hotTraced = Stats.Of([.. hotHops.Select(h => h["bench: advisory received on stream"])]);
-Console.WriteLine($"   traced pass back to back ({hotHops.Count} changes, p50 {hotTraced.P50:F1} ms, p99 {hotTraced.P99:F1} ms with the tracing's own cost):");
-HopRecorder.Print(hotHops);
-HopRecorder.PrintSlowest(hotHops, 3);
+HopRecorder.PrintPass("traced pass", hops);
+HopRecorder.PrintPass("traced pass back to back", hotHops);
 
 // Baselines again after the system ran, same server: the machine is shared and noisy.
 var baselineAfter = await RedisRoundTripAsync(redis, 2_000);
