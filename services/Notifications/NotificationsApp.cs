@@ -1,3 +1,4 @@
+using Dcis.Crisis.Notifications.Channels;
 using Dcis.Crisis.Notifications.Events;
 using Dcis.Crisis.Notifications.Grpc;
 using Dcis.Crisis.Shared.Hosting;
@@ -26,6 +27,7 @@ public static class NotificationsApp
         app.MapCrisisDefaults();
         app.MapGrpcService<NotificationsGrpcService>();
         app.MapNotificationSubscriptions();
+        app.MapSmsReceipts();
         return app;
     }
 }

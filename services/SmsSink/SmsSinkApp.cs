@@ -11,6 +11,9 @@ namespace Dcis.Crisis.SmsSink;
 /// reject prefix get 400 (unknown number) and the fail prefix 503 (gateway trouble), so fallbacks
 /// and retries can be exercised. Listens on <c>APP_PORT</c> (default 5410); keeps a JSON-lines log in
 /// <c>DATA_DIR</c>.
+/// With <c>SmsSink:ReceiptUrl</c> and <c>SmsSink:ReceiptSecret</c> it reports a delivery receipt for each message, as
+/// a gateway does (<see cref="ReceiptSender"/>): "undelivered" (absent subscriber) for numbers starting with
+/// <c>SmsSink:UndeliveredPrefix</c> (default +9992), which the gateway accepts but no handset answers, "delivered" otherwise.
 /// </summary>
 public static class SmsSinkApp
 {
@@ -26,9 +29,22 @@ public static class SmsSinkApp
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SmsJsonContext.Default));
         var rejectPrefix = builder.Configuration["SmsSink:RejectPrefix"] ?? "+9990";
         var failPrefix = builder.Configuration["SmsSink:FailPrefix"] ?? "+9991";
+        var undeliveredPrefix = builder.Configuration["SmsSink:UndeliveredPrefix"] ?? "+9992";
+        if (builder.Configuration["SmsSink:ReceiptUrl"] is { Length: > 0 } receiptUrl)
+        {
+            var secret = builder.Configuration["SmsSink:ReceiptSecret"]
+                ?? throw new InvalidOperationException("SmsSink:ReceiptUrl needs SmsSink:ReceiptSecret (whsec_<base64>), shared with the receiver");
+            var delay = builder.Configuration.GetValue("SmsSink:ReceiptDelay", TimeSpan.FromMilliseconds(200));
+            builder.Services.AddHttpClient(nameof(ReceiptSender));
+            builder.Services.AddSingleton(sp => new ReceiptSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ReceiptSender)),
+                new Uri(receiptUrl), new StandardWebhooks.StandardWebhook(secret), delay, sp.GetRequiredService<SmsStore>(),
+                sp.GetRequiredService<ILogger<ReceiptSender>>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ReceiptSender>());
+        }
 
         var app = builder.Build();
         var store = app.Services.GetRequiredService<SmsStore>();
+        var receipts = app.Services.GetService<ReceiptSender>();
         app.MapPost("/api/sms", (SmsSubmission submission) =>
         {
             if (string.IsNullOrWhiteSpace(submission.To) || string.IsNullOrWhiteSpace(submission.Reference) || submission.Text is null)
@@ -47,6 +63,11 @@ public static class SmsSinkApp
             }
 
             var (record, duplicate) = store.Add(submission);
+            // A repeat gets its receipt again too: the first one may not have been taken (the sender had not yet recorded
+            // the submission it answers, say), and the receiver ignores a second one it did take.
+            receipts?.Enqueue(submission.To.StartsWith(undeliveredPrefix, StringComparison.Ordinal)
+                ? new SmsReceiptReport(submission.Reference, "undelivered", "absent subscriber")
+                : new SmsReceiptReport(submission.Reference, "delivered", null));
             return duplicate ? Results.Ok(new SmsAccepted(record.Id, true)) : Results.Accepted($"/api/messages/{record.Id}", new SmsAccepted(record.Id, false));
         });
         app.MapGet("/api/messages", (string? to, int? limit) => store.List(to, limit ?? 100));
@@ -79,11 +100,11 @@ public static class SmsSinkApp
             .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>")
             .Append("</head><body><h1>SMS sink</h1>")
             .Append(CultureInfo.InvariantCulture, $"<p>{stats.Messages} messages recorded, {stats.Duplicates} duplicate submissions ignored. Newest first (last 200).</p>")
-            .Append("<table><tr><th>#</th><th>received</th><th>to</th><th>text</th><th>reference</th></tr>");
+            .Append("<table><tr><th>#</th><th>received</th><th>to</th><th>text</th><th>reference</th><th>receipt</th></tr>");
         foreach (var m in store.List(null, 200))
         {
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{m.Id}</td><td>{m.ReceivedAt:u}</td><td>{WebUtility.HtmlEncode(m.To)}</td><td>{WebUtility.HtmlEncode(m.Text)}</td><td>{WebUtility.HtmlEncode(m.Reference)}</td></tr>");
+                $"<tr><td>{m.Id}</td><td>{m.ReceivedAt:u}</td><td>{WebUtility.HtmlEncode(m.To)}</td><td>{WebUtility.HtmlEncode(m.Text)}</td><td>{WebUtility.HtmlEncode(m.Reference)}</td><td>{WebUtility.HtmlEncode(m.Receipt ?? "")}</td></tr>");
         }
 
         return html.Append("</table></body></html>").ToString();

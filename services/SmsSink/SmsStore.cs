@@ -6,8 +6,8 @@ namespace Dcis.Crisis.SmsSink;
 /// <summary>A submission as a gateway receives it.</summary>
 public sealed record SmsSubmission(string To, string Text, string Reference);
 
-/// <summary>A recorded message.</summary>
-public sealed record SmsRecord(long Id, string To, string Text, string Reference, DateTimeOffset ReceivedAt);
+/// <summary>A recorded message; <see cref="Receipt"/> is the delivery receipt reported for it, if any.</summary>
+public sealed record SmsRecord(long Id, string To, string Text, string Reference, DateTimeOffset ReceivedAt, string? Receipt = null);
 
 /// <summary>Answer to a submission.</summary>
 public sealed record SmsAccepted(long Id, bool Duplicate);
@@ -25,15 +25,18 @@ public sealed record SmsStats(long Messages, long Duplicates);
 [JsonSerializable(typeof(SmsAccepted))]
 [JsonSerializable(typeof(SmsError))]
 [JsonSerializable(typeof(SmsStats))]
+[JsonSerializable(typeof(SmsReceiptBatch))]
+[JsonSerializable(typeof(SmsReceiptAnswer))]
 internal sealed partial class SmsJsonContext : JsonSerializerContext;
 
 /// <summary>Messages in memory plus an append-only JSON-lines file, so a sink restart keeps both the
-/// record and the deduplication of references.</summary>
+/// record and the deduplication of references. Receipts reported are kept in memory only.</summary>
 public sealed class SmsStore : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly List<SmsRecord> _messages = [];
     private readonly Dictionary<string, SmsRecord> _byReference = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _receipts = new(StringComparer.Ordinal);
     private readonly StreamWriter _log;
     private long _duplicates;
 
@@ -83,7 +86,18 @@ public sealed class SmsStore : IDisposable
                 query = query.Where(m => string.Equals(m.To, to, StringComparison.Ordinal));
             }
 
-            return query.Take(Math.Clamp(limit, 1, 100_000)).ToList();
+            return query.Take(Math.Clamp(limit, 1, 100_000))
+                .Select(m => _receipts.TryGetValue(m.Reference, out var receipt) ? m with { Receipt = receipt } : m)
+                .ToList();
+        }
+    }
+
+    /// <summary>Records the receipt reported for a reference ("delivered", "undelivered: absent subscriber").</summary>
+    public void SetReceipt(string reference, string receipt)
+    {
+        lock (_lock)
+        {
+            _receipts[reference] = receipt;
         }
     }
 

@@ -67,6 +67,26 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         }
     }
 
+    // The SMS sink reports a delivery receipt for each message, as a gateway does, to notifications, whose status
+    // trail reaches consular: the officer's "delivered" for SMS is the gateway's word, not the hand-over.
+    [Fact]
+    public async Task The_Officer_Sees_Sms_Deliveries_Confirmed_By_The_Gateways_Receipts()
+    {
+        var bySms = scenario.People.Where(p => p.PresentInMali && p.Preferred == Channel.Sms).ToList();
+        Assert.NotEmpty(bySms);
+        await Eventually.TrueAsync(async () =>
+        {
+            var counts = (await scenario.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = scenario.LevelAlertId },
+                CrisisSystem.As(scenario.OfficerToken))).Alert.Counts;
+            return counts.Delivered >= bySms.Count;
+        }, TimeSpan.FromMinutes(1), $"at least the {bySms.Count} SMS recipients are counted delivered");
+        foreach (var person in bySms)
+        {
+            var sms = (await Sinks.SmsAsync(person.Mobile)).Single(m => IsLevel4Any(m.Text));
+            Assert.Equal("delivered", sms.Receipt);
+        }
+    }
+
     [Fact]
     public async Task Nobody_Outside_The_Area_Gets_The_Alert()
     {

@@ -5,7 +5,8 @@ public static class Sinks
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public sealed record Sms(long Id, string To, string Text, string Reference);
+    /// <summary>An SMS as the sink recorded it, with the delivery receipt it reported for it (null until reported).</summary>
+    public sealed record Sms(long Id, string To, string Text, string Reference, string? Receipt);
 
     public sealed record Mail(long Id, string MessageId, string From, List<string> To, string Subject);
 

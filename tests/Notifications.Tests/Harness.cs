@@ -46,12 +46,25 @@ public sealed class Harness : IAsyncDisposable
 
     internal NotificationRequestedConsumer Consumer => Service.App.Services.GetRequiredService<NotificationRequestedConsumer>();
 
+    /// <summary>The secret the SMS sink signs its delivery receipts with when a harness is started with <c>smsReceipts</c>.</summary>
+    public static readonly string SmsReceiptSecret = "whsec_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Starts the harness. With <paramref name="smsReceipts"/> the SMS sink posts a delivery receipt for each
+    /// message to the service, signed with <see cref="SmsReceiptSecret"/>, which the service is given.</summary>
     public static async Task<Harness> StartAsync(IReadOnlyDictionary<string, string>? settings = null, bool dispatcherLoop = false, int? httpPort = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, bool smsReceipts = false)
     {
         var smtpPort = FreePort.Next();
         var mail = await ServiceHost.StartAsync(MailSinkApp.Create, new Dictionary<string, string> { ["SMTP_PORT"] = smtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        var sms = await ServiceHost.StartAsync(SmsSinkApp.Create);
+        var sinkSettings = new Dictionary<string, string>();
+        if (smsReceipts)
+        {
+            httpPort ??= FreePort.Next();
+            sinkSettings["SmsSink:ReceiptUrl"] = $"http://127.0.0.1:{httpPort}/sms/receipts";
+            sinkSettings["SmsSink:ReceiptSecret"] = SmsReceiptSecret;
+        }
+
+        var sms = await ServiceHost.StartAsync(SmsSinkApp.Create, sinkSettings);
         var clock = new ManualClock();
         var all = new Dictionary<string, string>
         {
@@ -61,6 +74,11 @@ public sealed class Harness : IAsyncDisposable
             ["Notifications:RetryBaseDelay"] = "00:00:02",
             ["Notifications:StatusFlushInterval"] = "00:01:00",
         };
+        if (smsReceipts)
+        {
+            all["Notifications:SmsReceiptSecret"] = SmsReceiptSecret;
+        }
+
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())
         {
             all[k] = v;

@@ -145,7 +145,7 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
             {
                 // Lists carry no counts: the status call does.
                 alert = (await clients.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = alert.AlertId }, officer)).Alert;
-                if (alert.Counts is { Targeted: > 0 } c && c.Sent + c.Delivered + c.Failed + c.Dropped >= c.Targeted)
+                if (alert.Counts is { Targeted: > 0 } c && c.Sent + c.Failed + c.Dropped >= c.Targeted)
                 {
                     break;
                 }
@@ -160,9 +160,9 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
         }
 
         var counts = alert.Counts ?? new DeliveryCounts();
-        // E-mail and SMS providers confirm hand-over (sent); only the inbox confirms delivery. The
-        // sent times are the first and last moments a person could have been reached.
-        return (counts.Targeted, counts.Sent + counts.Delivered,
+        // Sent counts every message handed over, delivered and read ones included (an e-mail provider confirms hand-over
+        // only). The sent times are the first and last moments a person could have been reached.
+        return (counts.Targeted, counts.Sent,
             counts.FirstSentAt is null ? null : counts.FirstSentAt.ToDateTime() - since,
             counts.LastSentAt is null ? null : counts.LastSentAt.ToDateTime() - since);
     }

@@ -20,7 +20,8 @@ public sealed record OutgoingMessage(
     Language Language,
     string Subject,
     string Body,
-    string? ReplyCode);
+    string? ReplyCode,
+    int AddressIndex = 0);
 
 /// <summary>How a provider call ended.</summary>
 public enum SendOutcome
@@ -92,6 +93,32 @@ public static class DeliveryRules
                 System.Buffers.ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>The client reference an SMS is submitted with: <c>{delivery id}.{address index}.{idempotency key}</c>.</summary>
+    /// <remarks>The gateway drops a second submission with the same reference, and hands it back on its delivery
+    /// receipt. So it must stay the same when the same number is tried again (after a crash or a retry), differ for
+    /// a person's second number (or the gateway would drop that message as a repeat), and lead back to the row
+    /// without an index: the id finds it, the key proves the receipt is about this message.</remarks>
+    public static string SmsReference(long deliveryId, int addressIndex, string idempotencyKey) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{deliveryId}.{addressIndex}.{idempotencyKey}");
+
+    /// <summary>Reads what <see cref="SmsReference"/> wrote; false for anything else.</summary>
+    public static bool TryParseSmsReference(string? reference, out long deliveryId, out int addressIndex, out string idempotencyKey)
+    {
+        deliveryId = 0;
+        addressIndex = 0;
+        idempotencyKey = string.Empty;
+        var parts = (reference ?? string.Empty).Split('.');
+        if (parts.Length != 3 || parts[2].Length == 0
+            || !long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out deliveryId)
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out addressIndex))
+        {
+            return false;
+        }
+
+        idempotencyKey = parts[2];
+        return true;
     }
 
     /// <summary>Delay before try number <paramref name="attempt"/> (1-based) on the same address.</summary>

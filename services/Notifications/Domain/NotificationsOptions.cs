@@ -63,6 +63,10 @@ public sealed class NotificationsOptions
     /// <summary>SMS gateway endpoint (locally the SMS sink's <c>/api/sms</c>).</summary>
     public Uri SmsGatewayUrl { get; set; } = new("http://127.0.0.1:5410/api/sms");
 
+    /// <summary>The secret the SMS gateway signs its delivery receipts with (Standard Webhooks <c>whsec_&lt;base64&gt;</c>);
+    /// none: receipts are not taken, and an SMS stays "sent".</summary>
+    public string? SmsReceiptSecret { get; set; }
+
     /// <summary>Messages per second configured for a channel.</summary>
     public double RateFor(Channel channel) => channel switch
     {

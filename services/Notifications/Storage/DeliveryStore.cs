@@ -30,6 +30,13 @@ internal sealed record StatusCounts(long Total, long LatestVersion, IReadOnlyLis
 /// <summary>One delivery as listed (no contact details).</summary>
 internal sealed record DeliveryRow(long Id, string RecipientId, long AlertVersion, Channel Channel, DeliveryStatus Status, string? Reason, int Attempts, long UpdatedAtMs);
 
+/// <summary>A delivery receipt from the SMS gateway: the reference the message was submitted with, and whether the
+/// handset got it (the error is the gateway's reason when not; it never holds the number).</summary>
+internal sealed record SmsReceipt(string Reference, bool Delivered, string? Error);
+
+/// <summary>What a batch of SMS receipts did; <see cref="Later"/> are the references to send again later.</summary>
+internal sealed record SmsReceiptResult(int Delivered, int Failed, int FellBack, int Ignored, IReadOnlyList<string> Later);
+
 /// <summary>One inbox message.</summary>
 internal sealed record InboxRow(long Cursor, long DeliveryId, string Source, string SourceAlertId, long AlertVersion, Priority Priority,
     Language Language, string Subject, string Body, string? ReplyCode, long CreatedAtMs, long? ReadAtMs);
@@ -391,7 +398,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
             var address = row.AddressIndex < addresses.Count ? addresses[row.AddressIndex] : new Address(channel, string.Empty);
             claimed.Add(new ClaimedDelivery(
                 new OutgoingMessage(row.Id, row.Key, row.Source, row.AlertId, row.Version, row.RecipientId, address, (Priority)row.Priority,
-                    text.Language, text.Subject, text.Body, row.ReplyCode),
+                    text.Language, text.Subject, text.Body, row.ReplyCode, row.AddressIndex),
                 attemptId, row.AddressIndex, row.AddressAttempts, addresses, row.RequestedAt));
         }
 
@@ -515,16 +522,21 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         }
 
         await AddTrailFromDeliveriesAsync(tx, finished, nowMs, cancellationToken);
+        await CancelRequeuedOfCancelledAlertsAsync(tx, requeued, nowMs, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>A delivery put back in the queue (retry, fallback) whose alert was cancelled meanwhile is cancelled.</summary>
+    private static async Task CancelRequeuedOfCancelledAlertsAsync(SqliteTransaction tx, List<long> requeued, long nowMs, CancellationToken cancellationToken)
+    {
         if (requeued.Count > 0)
         {
             await CloseQueuedAsync(tx, DeliveryStatus.Cancelled, "alert cancelled",
                 """
                 id IN (SELECT value FROM json_each($ids)) AND EXISTS (SELECT 1 FROM cancellations c
                     WHERE c.source = deliveries.source AND c.source_alert_id = deliveries.source_alert_id AND c.up_to_version >= deliveries.alert_version)
-                """, nowMs, cancellationToken, ("$ids", "[" + string.Join(',', requeued) + "]"));
+                """, nowMs, cancellationToken, ("$ids", IdList(requeued)));
         }
-
-        await tx.CommitAsync(cancellationToken);
     }
 
     private static string IdList(IEnumerable<long> ids) => "[" + string.Join(',', ids) + "]";
@@ -814,6 +826,111 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
 
         await tx.CommitAsync(cancellationToken);
         return nowMs;
+    }
+
+    /// <summary>
+    /// Applies an SMS gateway's delivery receipts, in one transaction. A receipt counts only for the number the
+    /// message is on now (its reference names the delivery, the address index and the idempotency key):
+    /// <list type="bullet">
+    /// <item>delivered: sent → delivered;</item>
+    /// <item>undelivered (the gateway took the message but the handset never got it): the next address is tried
+    /// at once, as if this number had refused it, or the delivery fails with the gateway's reason;</item>
+    /// <item>the provider call, or the resend after a crash, is not recorded yet: the reference is returned in
+    /// <see cref="SmsReceiptResult.Later"/> for the gateway to send again (a receipt can overtake the dispatcher's
+    /// own record of the call it answers);</item>
+    /// <item>anything else (a repeat, a receipt for an earlier number, an unknown reference) changes nothing.</item>
+    /// </list>
+    /// </summary>
+    public async Task<SmsReceiptResult> ApplySmsReceiptsAsync(IReadOnlyList<SmsReceipt> receipts, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(receipts);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var later = new List<string>();
+        var requeued = new List<long>();
+        int delivered = 0, failed = 0, ignored = 0;
+        using var turn = await WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction();
+        await using var select = connection.Command(
+            "SELECT status, channel, address_index, idem_key, addresses FROM deliveries WHERE id = $id", tx, ("$id", 0L));
+        select.Prepare();
+        await using var trail = TrailCommand(connection, tx);
+        foreach (var receipt in receipts)
+        {
+            if (!DeliveryRules.TryParseSmsReference(receipt.Reference, out var id, out var addressIndex, out var key))
+            {
+                ignored++;
+                continue;
+            }
+
+            select.Parameters["$id"].Value = id;
+            int status, channel, currentIndex;
+            string? addresses;
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken) || !string.Equals(reader.GetString(3), key, StringComparison.Ordinal))
+                {
+                    ignored++;
+                    continue;
+                }
+
+                (status, channel, currentIndex, addresses) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.IsDBNull(4) ? null : reader.GetString(4));
+            }
+
+            if (channel != (int)Channel.Sms || currentIndex != addressIndex)
+            {
+                ignored++;
+            }
+            else if (status is Sending or Queued)
+            {
+                later.Add(receipt.Reference);
+            }
+            else if (status != (int)DeliveryStatus.Sent)
+            {
+                ignored++;
+            }
+            else if (receipt.Delivered)
+            {
+                await ExecAsync(connection, tx, $"UPDATE deliveries SET status = {(int)DeliveryStatus.Delivered}, updated_at = $now WHERE id = $id",
+                    cancellationToken, ("$now", nowMs), ("$id", id));
+                await AddTrailAsync(trail, id, DeliveryStatus.Delivered, Channel.Sms, null, nowMs, cancellationToken);
+                delivered++;
+            }
+            else
+            {
+                var reason = "sms undelivered: " + receipt.Error;
+                var all = DeliveryRules.DecodeAddresses(addresses);
+                if (addressIndex + 1 < all.Count)
+                {
+                    await ExecAsync(connection, tx,
+                        $"""
+                        UPDATE deliveries SET status = {Queued}, address_index = $ai, channel = $c, address_attempts = 0, next_at = $now,
+                            final_at = NULL, updated_at = $now, reason = $reason
+                        WHERE id = $id
+                        """, cancellationToken, ("$ai", addressIndex + 1), ("$c", (int)all[addressIndex + 1].Channel), ("$now", nowMs), ("$reason", reason), ("$id", id));
+                    requeued.Add(id);
+                }
+                else
+                {
+                    await ExecAsync(connection, tx,
+                        $"UPDATE deliveries SET status = {(int)DeliveryStatus.Failed}, final_at = $now, updated_at = $now, reason = $reason WHERE id = $id",
+                        cancellationToken, ("$now", nowMs), ("$reason", reason), ("$id", id));
+                    await AddTrailAsync(trail, id, DeliveryStatus.Failed, Channel.Sms, reason, nowMs, cancellationToken);
+                    failed++;
+                }
+            }
+        }
+
+        await CancelRequeuedOfCancelledAlertsAsync(tx, requeued, nowMs, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return new SmsReceiptResult(delivered, failed, requeued.Count, ignored, later);
+    }
+
+    private static async Task ExecAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.Command(sql, tx, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     // ---- queries ----
