@@ -27,11 +27,12 @@ internal sealed class CliContext
 
     public Option<string> NotificationsUrl { get; } = Endpoint("--notifications", "CRISIS_NOTIFICATIONS_URL", "http://127.0.0.1:5401", "notifications gRPC endpoint");
 
+    // No DefaultValueFactory reading $CRISIS_TOKEN: help prints an option's default value, and so printed the bearer
+    // token itself for anyone reading over a shoulder or a terminal recording. The variable is read when a call is made.
     public Option<string?> Token { get; } = new("--token")
     {
         Description = "Bearer token (default: $CRISIS_TOKEN). Get one with `crisis token`.",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CRISIS_TOKEN"),
     };
 
     public Option<string> DataDir { get; } = new("--data-dir")
@@ -61,7 +62,7 @@ internal sealed class CliContext
     {
         ArgumentNullException.ThrowIfNull(parse);
         var url = parse.GetValue(endpoint)!;
-        var token = parse.GetValue(Token);
+        var token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("CRISIS_TOKEN");
         var options = new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 };
         if (!string.IsNullOrWhiteSpace(token))
         {

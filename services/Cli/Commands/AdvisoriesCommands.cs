@@ -5,6 +5,8 @@ using Dcis.Crisis.Common.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
+using static Dcis.Crisis.Cli.Commands.CliFormat;
+
 namespace Dcis.Crisis.Cli.Commands;
 
 /// <summary>
@@ -488,10 +490,4 @@ internal static class AdvisoriesCommands
             {
                 s.SubscriptionId, string.Join(",", s.CountryCodes), string.Join(",", s.SubdivisionCodes), Num((int)s.MinimumLevel), string.Join(",", s.Categories),
             })));
-
-    private static string Num(long n) => n.ToString(CultureInfo.InvariantCulture);
-
-    private static string Time(Timestamp? t) => t is null ? "-" : t.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture);
-
-    private static string Date(Timestamp t) => t.ToDateTimeOffset().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

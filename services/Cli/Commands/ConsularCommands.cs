@@ -1,9 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
 using Dcis.Crisis.Common.V1;
 using Dcis.Crisis.Consular.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+
+using static Dcis.Crisis.Cli.Commands.CliFormat;
 
 namespace Dcis.Crisis.Cli.Commands;
 
@@ -25,8 +26,6 @@ internal static class ConsularCommands
     }
 
     private static ConsularService.ConsularServiceClient Client(CliContext ctx, ParseResult parse) => new(ctx.Channel(parse, ctx.ConsularUrl));
-
-    private static string S(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static Option<string> CountryOption() => new("--country") { Description = "ISO 3166-1 alpha-2 country code, e.g. ML.", Required = true };
 
@@ -162,7 +161,7 @@ internal static class ConsularCommands
         command.SetAction((parse, ct) => CliContext.RunAsync(async () =>
         {
             var response = await Client(ctx, parse).EraseRegistrantAsync(new EraseRegistrantRequest { RegistrantId = parse.GetValue(id)!, Reason = parse.GetValue(reason)! }, cancellationToken: ct);
-            ctx.Print(parse, response, _ => (["ROWS REMOVED"], [[S(response.RowsRemoved)]]));
+            ctx.Print(parse, response, _ => (["ROWS REMOVED"], [[Num(response.RowsRemoved)]]));
         }));
         return command;
     }
@@ -182,7 +181,7 @@ internal static class ConsularCommands
             {
                 var counts = await client.CountPresenceAsync(new CountPresenceRequest { Area = area, ArrivingWithinDays = parse.GetValue(arriving) }, cancellationToken: ct);
                 ctx.Print(parse, counts, _ => (["POST", "PRESENT", "ARRIVING"],
-                    counts.Posts.Select(p => new[] { p.PostId, S(p.Present), S(p.Arriving) }).Append(["total", S(counts.TotalPresent), S(counts.TotalArriving)])));
+                    counts.Posts.Select(p => new[] { p.PostId, Num(p.Present), Num(p.Arriving) }).Append(["total", Num(counts.TotalPresent), Num(counts.TotalArriving)])));
                 return;
             }
 
@@ -192,7 +191,7 @@ internal static class ConsularCommands
             {
                 foreach (var p in batch.People)
                 {
-                    Console.WriteLine(string.Join("  ", p.RegistrantId, p.FullName, p.Presence, p.PostId, p.Arriving ? "yes" : "no", S(p.HouseholdSize)));
+                    Console.WriteLine(string.Join("  ", p.RegistrantId, p.FullName, p.Presence, p.PostId, p.Arriving ? "yes" : "no", Num(p.HouseholdSize)));
                 }
             }
         }));
@@ -262,6 +261,31 @@ internal static class ConsularCommands
         }));
         command.Subcommands.Add(status);
 
+        var limit = new Option<int>("--limit") { Description = "Most alerts listed, newest first.", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "Alerts you may see, newest first, at their latest version (no counts: see alerts status).") { limit };
+        list.SetAction((parse, ct) => CliContext.RunAsync(async () =>
+        {
+            var client = Client(ctx, parse);
+            var wanted = Math.Max(1, parse.GetValue(limit));
+            var all = new ListAlertsResponse();
+            var request = new ListAlertsRequest { PageSize = Math.Min(wanted, 500) };
+            do
+            {
+                var page = await client.ListAlertsAsync(request, cancellationToken: ct);
+                all.Alerts.AddRange(page.Alerts.Take(wanted - all.Alerts.Count));
+                request.PageToken = NextToken(request.PageToken, page.NextPageToken);
+            }
+            while (request.PageToken.Length > 0 && all.Alerts.Count < wanted);
+
+            ctx.Print(parse, all, _ => (["ALERT", "VERSION", "TYPE", "STATE", "POST", "AREA", "LEVEL", "ISSUED", "EXPIRES", "HEADLINE"],
+                all.Alerts.Select(a => new[]
+                {
+                    a.AlertId, Num(a.Version), a.MessageType.ToString(), a.State.ToString(), a.PostId, AreaText(a.Area), Level(a.Level),
+                    Time(a.IssuedAt), Time(a.ExpiresAt), OneLine(Text(a.Headline)),
+                })));
+        }));
+        command.Subcommands.Add(list);
+
         var capId = new Argument<string>("ALERT") { Description = "Alert id." };
         var capVersion = new Option<long>("--version") { Description = "Version (default: latest)." };
         var cap = new Command("cap", "Prints an alert version as CAP 1.2 XML.") { capId, capVersion };
@@ -277,8 +301,8 @@ internal static class ConsularCommands
     private static void PrintAlert(CliContext ctx, ParseResult parse, Google.Protobuf.IMessage response, Alert a) =>
         ctx.Print(parse, response, _ => (["ALERT", "VERSION", "TYPE", "STATE", "POST", "TARGETED", "SENT", "DELIVERED", "FAILED", "READ", "DROPPED"],
         [[
-            a.AlertId, S(a.Version), a.MessageType.ToString(), a.State.ToString(), a.PostId, S(a.Counts?.Targeted ?? 0), S(a.Counts?.Sent ?? 0),
-            S(a.Counts?.Delivered ?? 0), S(a.Counts?.Failed ?? 0), S(a.Counts?.Read ?? 0), S(a.Counts?.Dropped ?? 0),
+            a.AlertId, Num(a.Version), a.MessageType.ToString(), a.State.ToString(), a.PostId, Num(a.Counts?.Targeted ?? 0), Num(a.Counts?.Sent ?? 0),
+            Num(a.Counts?.Delivered ?? 0), Num(a.Counts?.Failed ?? 0), Num(a.Counts?.Read ?? 0), Num(a.Counts?.Dropped ?? 0),
         ]]));
 
     private static Command Wellbeing(CliContext ctx)
@@ -334,6 +358,6 @@ internal static class ConsularCommands
 
     private static void PrintCheck(CliContext ctx, ParseResult parse, Google.Protobuf.IMessage response, WellbeingCheck c) =>
         ctx.Print(parse, response, _ => (["CHECK", "POST", "TARGETED", "SAFE", "NEED HELP", "NO ANSWER", "REMINDED", "FOLLOW-UP"],
-            c.Posts.Select(p => new[] { c.CheckId, p.PostId, S(p.Targeted), S(p.Safe), S(p.NeedHelp), S(p.NoAnswer), S(p.Reminded), S(p.FollowUp) })
+            c.Posts.Select(p => new[] { c.CheckId, p.PostId, Num(p.Targeted), Num(p.Safe), Num(p.NeedHelp), Num(p.NoAnswer), Num(p.Reminded), Num(p.FollowUp) })
                 .DefaultIfEmpty([c.CheckId, c.PostId, "0", "0", "0", "0", "0", "0"])));
 }

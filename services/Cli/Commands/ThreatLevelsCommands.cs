@@ -9,6 +9,8 @@ using Grpc.Core;
 using CrisisRecord = Dcis.Crisis.ThreatLevels.V1.Crisis;
 using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
+using static Dcis.Crisis.Cli.Commands.CliFormat;
+
 namespace Dcis.Crisis.Cli.Commands;
 
 /// <summary>
@@ -687,20 +689,7 @@ internal static class ThreatLevelsCommands
 
     private static string CountryOf(string assessmentId) => assessmentId.Split('/')[0];
 
-    /// <summary>The next page token, or empty when the last page is reached (or the server repeats itself).</summary>
-    private static string NextToken(string previous, string next) => string.Equals(previous, next, StringComparison.Ordinal) ? string.Empty : next;
-
     // ----- formatting -----
-
-    /// <summary>"3 Déconseillé sauf raison impérative".</summary>
-    private static string Level(ThreatLevel level) => level switch
-    {
-        ThreatLevel.Normal => "1 Vigilance normale",
-        ThreatLevel.Increased => "2 Vigilance renforcée",
-        ThreatLevel.AvoidNonEssential => "3 Déconseillé sauf raison impérative",
-        ThreatLevel.DoNotTravel => "4 Formellement déconseillé",
-        _ => "-",
-    };
 
     private static string LevelChange(ThreatLevel before, ThreatLevel after) =>
         before == ThreatLevel.Unspecified ? $"new → {Level(after)}" : $"{Num((int)before)} → {Level(after)}";
@@ -761,30 +750,6 @@ internal static class ThreatLevelsCommands
         _ => "-",
     };
 
-    private static string AreaText(Area? area)
-    {
-        if (area is null)
-        {
-            return "-";
-        }
-
-        var text = area.CountryCode;
-        if (area.SubdivisionCodes.Count > 0)
-        {
-            text += " " + string.Join(',', area.SubdivisionCodes);
-        }
-        else if (area.Polygon is { } polygon)
-        {
-            text += $" polygon ({Num(polygon.Vertices.Count)} vertices)";
-        }
-        else if (area.Circle is { } circle)
-        {
-            text += $" {(circle.RadiusMeters / 1000).ToString("0.#", CultureInfo.InvariantCulture)} km around {Point(circle.Center?.Latitude ?? 0, circle.Center?.Longitude ?? 0)}";
-        }
-
-        return area.ZoneName.Length > 0 ? $"{text} \"{area.ZoneName}\"" : text;
-    }
-
     private static string Categories(IEnumerable<CategoryRating> ratings) => string.Join(' ', ratings.Select(r => $"{Kebab(r.Category)}:{Kebab(r.Severity)}"));
 
     private static string Approval(ApprovalMode mode, string approvedBy) => mode switch
@@ -794,38 +759,4 @@ internal static class ThreatLevelsCommands
         ApprovalMode.Emergency => "EMERGENCY",
         _ => "-",
     };
-
-    /// <summary>An enum value as lower-case words joined by dashes: NaturalDisaster → natural-disaster.</summary>
-    private static string Kebab<T>(T value)
-        where T : struct, System.Enum
-    {
-        var name = value.ToString();
-        var text = new StringBuilder(name.Length + 4);
-        for (var i = 0; i < name.Length; i++)
-        {
-            if (i > 0 && char.IsUpper(name[i]))
-            {
-                text.Append('-');
-            }
-
-            text.Append(char.ToLowerInvariant(name[i]));
-        }
-
-        return text.ToString();
-    }
-
-    private static string Text(LocalizedText? text) => text is null ? "-" : NonEmpty(text.Fr, NonEmpty(text.En, "-"));
-
-    private static string NonEmpty(string? value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;
-
-    private static string OneLine(string? text) => string.IsNullOrWhiteSpace(text) ? "-" : text.ReplaceLineEndings(" ");
-
-    private static string Point(double lat, double lon) =>
-        $"{lat.ToString("0.#####", CultureInfo.InvariantCulture)},{lon.ToString("0.#####", CultureInfo.InvariantCulture)}";
-
-    private static string Num(long n) => n.ToString(CultureInfo.InvariantCulture);
-
-    private static string Time(Timestamp? t) => t is null ? "-" : t.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture);
-
-    private static string Date(Timestamp? t) => t is null ? "-" : t.ToDateTimeOffset().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -25,6 +25,40 @@ public sealed class CliCommandTests
         Assert.Equal(2, exit);
     }
 
+    // $CRISIS_TOKEN is still the token the CLI sends, but help no longer prints it as the option's default value.
+    [Fact]
+    public async Task Help_Does_Not_Print_The_Token_Of_The_Environment_Which_Calls_Still_Carry()
+    {
+        const string Token = "token-from-the-environment";
+        var environment = new Dictionary<string, string> { ["CRISIS_TOKEN"] = Token };
+
+        var (helpExit, help, _) = await CliProcess.RunAsync(environment, "alerts", "list", "--help");
+        Assert.Equal(0, helpExit);
+        Assert.Contains("--token", help, StringComparison.Ordinal);
+        Assert.DoesNotContain(Token, help, StringComparison.Ordinal);
+
+        // A gRPC endpoint that records the Authorization header of each call and answers Unimplemented.
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+        await using var app = builder.Build();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        app.MapPost("/{**method}", (HttpContext http) =>
+        {
+            seen.Enqueue(http.Request.Headers.Authorization.ToString());
+            http.Response.ContentType = "application/grpc";
+            http.Response.AppendTrailer("grpc-status", "12");
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        using var dir = new TempDirectory();
+
+        await CliProcess.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path);
+        await CliProcess.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path, "--token", "given");
+
+        Assert.Equal(["Bearer " + Token, "Bearer given"], seen);
+    }
+
     // A value the command reads itself (a trip leg, a date, a category) used to end in an unhandled
     // exception's stack trace; it is one line on stderr and exit code 2, like a parse error, and no
     // call is made (the advisories address here answers nothing).
