@@ -351,7 +351,9 @@ internal static class AdvisoriesCommands
         var subdivision = new Option<string?>("--subdivision") { Description = "ISO 3166-2 code of the destination." };
         var lat = new Option<double?>("--lat") { Description = "Destination latitude." };
         var lon = new Option<double?>("--lon") { Description = "Destination longitude." };
-        var command = new Command("briefing", "Pre-travel briefing: level, zones, categories, advice, active crises, measures.") { country, city, subdivision, lat, lon };
+        var lang = new Option<string>("--lang") { Description = "Language of the texts: en or fr.", DefaultValueFactory = _ => "en" };
+        lang.AcceptOnlyFromAmong("en", "fr");
+        var command = new Command("briefing", "Pre-travel briefing: level, zones, categories, advice, active crises, measures.") { country, city, subdivision, lat, lon, lang };
         command.SetAction((parse, ct) => CliContext.RunAsync(async () =>
         {
             var request = new GetBriefingRequest
@@ -378,27 +380,29 @@ internal static class AdvisoriesCommands
                 return;
             }
 
-            Console.WriteLine($"{b.CountryCode}: country level {(int)b.CountryLevel}, at destination {(int)b.EffectiveLevel} (version {b.CountryVersion}, as of {Time(b.AsOf)})");
-            Console.WriteLine($"  {b.Summary.En}");
-            Console.WriteLine($"  Advice: {b.Advice.En}");
+            var french = parse.GetValue(lang) == "fr";
+            string In(LocalizedText? text) => OneLine(french ? NonEmpty(text?.Fr, text?.En ?? string.Empty) : NonEmpty(text?.En, text?.Fr ?? string.Empty));
+            Console.WriteLine($"{b.CountryCode}: country level {Level(b.CountryLevel)}, at destination {Level(b.EffectiveLevel)} (version {b.CountryVersion}, as of {Time(b.AsOf)})");
+            Console.WriteLine($"  {In(b.Summary)}");
+            Console.WriteLine($"  Advice: {In(b.Advice)}");
             foreach (var c in b.Categories)
             {
-                Console.WriteLine($"  category: {c.Category} ({c.Severity})");
+                Console.WriteLine($"  category: {Kebab(c.Category)} ({Kebab(c.Severity)})");
             }
 
             foreach (var z in b.Zones)
             {
-                Console.WriteLine($"  zone {z.Area.ZoneName} {z.AssessmentId}: level {(int)z.Level}{(z.ContainsDestination ? " — your destination" : string.Empty)}");
+                Console.WriteLine($"  zone {AreaText(z.Area)} {z.AssessmentId}: {Level(z.Level)}{(z.ContainsDestination ? " — your destination" : string.Empty)}");
             }
 
             foreach (var c in b.ActiveCrises)
             {
-                Console.WriteLine($"  active crisis {c.CrisisId}: {c.Title.En} since {Time(c.StartTime)}");
+                Console.WriteLine($"  active crisis {c.CrisisId}: {In(c.Title)} since {Time(c.StartTime)}");
             }
 
             foreach (var m in b.RecommendedMeasures)
             {
-                Console.WriteLine($"  - {m.En}");
+                Console.WriteLine($"  - {In(m)}");
             }
         }));
         return command;
