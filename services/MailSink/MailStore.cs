@@ -5,8 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace Dcis.Crisis.MailSink;
 
-/// <summary>One stored message (headers only; the .eml holds the rest).</summary>
-public sealed record MailRecord(long Id, string MessageId, string From, IReadOnlyList<string> To, string Subject, DateTimeOffset ReceivedAt);
+/// <summary>One stored message (headers only; the .eml holds the rest), with the delivery receipt reported for it, if any.</summary>
+public sealed record MailRecord(long Id, string MessageId, string From, IReadOnlyList<string> To, string Subject, DateTimeOffset ReceivedAt,
+    string? Receipt = null);
 
 /// <summary>Counters.</summary>
 public sealed record MailStats(long Messages, long Duplicates);
@@ -18,13 +19,14 @@ public sealed record MailStats(long Messages, long Duplicates);
 internal sealed partial class MailJsonContext : JsonSerializerContext;
 
 /// <summary>Messages as .eml files in a folder (<c>{id}.eml</c>), indexed in memory; reloaded at start so
-/// deduplication on Message-Id survives a sink restart.</summary>
+/// deduplication on Message-Id survives a sink restart. Receipts reported are kept in memory only.</summary>
 public sealed class MailStore
 {
     private readonly string _directory;
     private readonly Lock _lock = new();
     private readonly List<MailRecord> _messages = [];
     private readonly HashSet<string> _messageIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _receipts = new(StringComparer.Ordinal);
     private long _duplicates;
 
     public MailStore(string directory)
@@ -41,8 +43,8 @@ public sealed class MailStore
         }
     }
 
-    /// <summary>Stores a message; false when its Message-Id was stored before (then nothing is written).</summary>
-    public bool Add(string from, IReadOnlyList<string> to, string raw)
+    /// <summary>Stores a message; a duplicate when its Message-Id was stored before (then nothing is written).</summary>
+    public (MailRecord Record, bool Duplicate) Add(string from, IReadOnlyList<string> to, string raw)
     {
         lock (_lock)
         {
@@ -50,12 +52,21 @@ public sealed class MailStore
             if (record.MessageId.Length > 0 && !_messageIds.Add(record.MessageId))
             {
                 _duplicates++;
-                return false;
+                return (record, true);
             }
 
             File.WriteAllText(Path.Combine(_directory, record.Id.ToString(CultureInfo.InvariantCulture) + ".eml"), raw);
             _messages.Add(record);
-            return true;
+            return (record, false);
+        }
+    }
+
+    /// <summary>Records the receipt reported for a Message-Id ("delivered", "undelivered: mailbox unavailable").</summary>
+    public void SetReceipt(string messageId, string receipt)
+    {
+        lock (_lock)
+        {
+            _receipts[messageId] = receipt;
         }
     }
 
@@ -69,7 +80,9 @@ public sealed class MailStore
                 query = query.Where(m => m.To.Contains(to, StringComparer.OrdinalIgnoreCase));
             }
 
-            return query.Take(Math.Clamp(limit, 1, 100_000)).ToList();
+            return query.Take(Math.Clamp(limit, 1, 100_000))
+                .Select(m => _receipts.TryGetValue(m.MessageId, out var receipt) ? m with { Receipt = receipt } : m)
+                .ToList();
         }
     }
 

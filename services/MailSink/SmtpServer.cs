@@ -1,17 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Dcis.Crisis.Sinks;
 
 namespace Dcis.Crisis.MailSink;
 
-/// <summary>Where the SMTP server listens and which recipient domain it refuses.</summary>
-public sealed record SmtpServerOptions(IPAddress Address, int Port, string RejectDomain);
+/// <summary>Where the SMTP server listens, which recipient domain it refuses (550), and which it accepts but then
+/// reports as bounced, as a provider does for a mailbox that turns out not to exist.</summary>
+public sealed record SmtpServerOptions(IPAddress Address, int Port, string RejectDomain, string BounceDomain = "bounce.invalid");
 
 /// <summary>
 /// A small SMTP server: EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffing), RSET, NOOP, QUIT. No AUTH, no
 /// TLS: it only listens on loopback for development and tests.
 /// </summary>
-internal sealed class SmtpServer(SmtpServerOptions options, MailStore store, ILogger<SmtpServer> logger) : BackgroundService
+internal sealed class SmtpServer(SmtpServerOptions options, MailStore store, ILogger<SmtpServer> logger, ReceiptSender? receipts = null) : BackgroundService
 {
     private const int MaxMessageBytes = 10 * 1024 * 1024;
 
@@ -97,8 +99,16 @@ internal sealed class SmtpServer(SmtpServerOptions options, MailStore store, ILo
                         }
                         else
                         {
-                            var stored = store.Add(from, [.. to], raw);
-                            await writer.WriteLineAsync(stored ? "250 2.0.0 stored" : "250 2.0.0 duplicate Message-Id, already stored");
+                            var (record, duplicate) = store.Add(from, [.. to], raw);
+                            await writer.WriteLineAsync(duplicate ? "250 2.0.0 duplicate Message-Id, already stored" : "250 2.0.0 stored");
+                            // A repeat gets its report again too: the first may not have been taken (the sender had not yet
+                            // recorded the hand-over it answers), and the receiver ignores a second one it did take.
+                            if (receipts is not null && record.MessageId.Length > 0)
+                            {
+                                receipts.Enqueue(to.Any(r => r.EndsWith("@" + options.BounceDomain, StringComparison.OrdinalIgnoreCase))
+                                    ? new ReceiptReport(record.MessageId, "undelivered", "mailbox unavailable")
+                                    : new ReceiptReport(record.MessageId, "delivered", null));
+                            }
                         }
 
                         from = null;

@@ -27,7 +27,7 @@ public static class NotificationsApp
         app.MapCrisisDefaults();
         app.MapGrpcService<NotificationsGrpcService>();
         app.MapNotificationSubscriptions();
-        app.MapSmsReceipts();
+        app.MapProviderReceipts();
         return app;
     }
 }

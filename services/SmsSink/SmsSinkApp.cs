@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Dcis.Crisis.Sinks;
 
 namespace Dcis.Crisis.SmsSink;
 
@@ -12,7 +13,7 @@ namespace Dcis.Crisis.SmsSink;
 /// and retries can be exercised. Listens on <c>APP_PORT</c> (default 5410); keeps a JSON-lines log in
 /// <c>DATA_DIR</c>.
 /// With <c>SmsSink:ReceiptUrl</c> and <c>SmsSink:ReceiptSecret</c> it reports a delivery receipt for each message, as
-/// a gateway does (<see cref="ReceiptSender"/>): "undelivered" (absent subscriber) for numbers starting with
+/// a gateway does (<see cref="ReceiptSender"/>; also <c>SmsSink:ReceiptDelay</c>): "undelivered" (absent subscriber) for numbers starting with
 /// <c>SmsSink:UndeliveredPrefix</c> (default +9992), which the gateway accepts but no handset answers, "delivered" otherwise.
 /// </summary>
 public static class SmsSinkApp
@@ -30,17 +31,7 @@ public static class SmsSinkApp
         var rejectPrefix = builder.Configuration["SmsSink:RejectPrefix"] ?? "+9990";
         var failPrefix = builder.Configuration["SmsSink:FailPrefix"] ?? "+9991";
         var undeliveredPrefix = builder.Configuration["SmsSink:UndeliveredPrefix"] ?? "+9992";
-        if (builder.Configuration["SmsSink:ReceiptUrl"] is { Length: > 0 } receiptUrl)
-        {
-            var secret = builder.Configuration["SmsSink:ReceiptSecret"]
-                ?? throw new InvalidOperationException("SmsSink:ReceiptUrl needs SmsSink:ReceiptSecret (whsec_<base64>), shared with the receiver");
-            var delay = builder.Configuration.GetValue("SmsSink:ReceiptDelay", TimeSpan.FromMilliseconds(200));
-            builder.Services.AddHttpClient(nameof(ReceiptSender));
-            builder.Services.AddSingleton(sp => new ReceiptSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(ReceiptSender)),
-                new Uri(receiptUrl), new StandardWebhooks.StandardWebhook(secret), delay, sp.GetRequiredService<SmsStore>(),
-                sp.GetRequiredService<ILogger<ReceiptSender>>()));
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<ReceiptSender>());
-        }
+        builder.AddReceiptSender("SmsSink", sp => sp.GetRequiredService<SmsStore>().SetReceipt);
 
         var app = builder.Build();
         var store = app.Services.GetRequiredService<SmsStore>();
@@ -66,8 +57,8 @@ public static class SmsSinkApp
             // A repeat gets its receipt again too: the first one may not have been taken (the sender had not yet recorded
             // the submission it answers, say), and the receiver ignores a second one it did take.
             receipts?.Enqueue(submission.To.StartsWith(undeliveredPrefix, StringComparison.Ordinal)
-                ? new SmsReceiptReport(submission.Reference, "undelivered", "absent subscriber")
-                : new SmsReceiptReport(submission.Reference, "delivered", null));
+                ? new ReceiptReport(submission.Reference, "undelivered", "absent subscriber")
+                : new ReceiptReport(submission.Reference, "delivered", null));
             return duplicate ? Results.Ok(new SmsAccepted(record.Id, true)) : Results.Accepted($"/api/messages/{record.Id}", new SmsAccepted(record.Id, false));
         });
         app.MapGet("/api/messages", (string? to, int? limit) => store.List(to, limit ?? 100));

@@ -25,8 +25,6 @@ public sealed record SmsStats(long Messages, long Duplicates);
 [JsonSerializable(typeof(SmsAccepted))]
 [JsonSerializable(typeof(SmsError))]
 [JsonSerializable(typeof(SmsStats))]
-[JsonSerializable(typeof(SmsReceiptBatch))]
-[JsonSerializable(typeof(SmsReceiptAnswer))]
 internal sealed partial class SmsJsonContext : JsonSerializerContext;
 
 /// <summary>Messages in memory plus an append-only JSON-lines file, so a sink restart keeps both the

@@ -67,23 +67,26 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         }
     }
 
-    // The SMS sink reports a delivery receipt for each message, as a gateway does, to notifications, whose status
-    // trail reaches consular: the officer's "delivered" for SMS is the gateway's word, not the hand-over.
+    // The SMS and mail sinks report a delivery receipt for each message, as a gateway and an e-mail provider do, to
+    // notifications, whose status trail reaches consular: the officer's "delivered" is the provider's word, not the hand-over.
     [Fact]
-    public async Task The_Officer_Sees_Sms_Deliveries_Confirmed_By_The_Gateways_Receipts()
+    public async Task The_Officer_Sees_Sms_And_Email_Deliveries_Confirmed_By_The_Providers_Receipts()
     {
-        var bySms = scenario.People.Where(p => p.PresentInMali && p.Preferred == Channel.Sms).ToList();
-        Assert.NotEmpty(bySms);
+        var confirmed = scenario.People.Where(p => p.PresentInMali && p.Preferred is Channel.Sms or Channel.Email).ToList();
+        Assert.Contains(confirmed, p => p.Preferred == Channel.Sms);
+        Assert.Contains(confirmed, p => p.Preferred == Channel.Email);
         await Eventually.TrueAsync(async () =>
         {
             var counts = (await scenario.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = scenario.LevelAlertId },
                 CrisisSystem.As(scenario.OfficerToken))).Alert.Counts;
-            return counts.Delivered >= bySms.Count;
-        }, TimeSpan.FromMinutes(1), $"at least the {bySms.Count} SMS recipients are counted delivered");
-        foreach (var person in bySms)
+            return counts.Delivered >= confirmed.Count;
+        }, TimeSpan.FromMinutes(1), $"at least the {confirmed.Count} SMS and e-mail recipients are counted delivered");
+        foreach (var person in confirmed)
         {
-            var sms = (await Sinks.SmsAsync(person.Mobile)).Single(m => IsLevel4Any(m.Text));
-            Assert.Equal("delivered", sms.Receipt);
+            var receipt = person.Preferred == Channel.Sms
+                ? (await Sinks.SmsAsync(person.Mobile)).Single(m => IsLevel4Any(m.Text)).Receipt
+                : (await Sinks.MailAsync(person.Email)).Single(m => IsLevel4Any(m.Subject)).Receipt;
+            Assert.True(receipt == "delivered", $"{person.Key} ({person.Preferred}): receipt {receipt ?? "none"}");
         }
     }
 

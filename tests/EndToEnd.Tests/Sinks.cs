@@ -8,7 +8,8 @@ public static class Sinks
     /// <summary>An SMS as the sink recorded it, with the delivery receipt it reported for it (null until reported).</summary>
     public sealed record Sms(long Id, string To, string Text, string Reference, string? Receipt);
 
-    public sealed record Mail(long Id, string MessageId, string From, List<string> To, string Subject);
+/// <summary>An e-mail as the mail sink stored it, with the delivery or bounce report it sent for it (null until reported).</summary>
+    public sealed record Mail(long Id, string MessageId, string From, List<string> To, string Subject, string? Receipt);
 
     /// <summary>Messages stored, and hand-overs the sink recognised as repeats (same Message-Id or reference) and ignored.</summary>
     public sealed record Stats(long Messages, long Duplicates);

@@ -46,25 +46,28 @@ public sealed class Harness : IAsyncDisposable
 
     internal NotificationRequestedConsumer Consumer => Service.App.Services.GetRequiredService<NotificationRequestedConsumer>();
 
-    /// <summary>The secret the SMS sink signs its delivery receipts with when a harness is started with <c>smsReceipts</c>.</summary>
-    public static readonly string SmsReceiptSecret = "whsec_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    /// <summary>The secret the SMS and mail sinks sign their delivery receipts with when a harness is started with <c>receipts</c>.</summary>
+    public static readonly string ReceiptSecret = "whsec_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
-    /// <summary>Starts the harness. With <paramref name="smsReceipts"/> the SMS sink posts a delivery receipt for each
-    /// message to the service, signed with <see cref="SmsReceiptSecret"/>, which the service is given.</summary>
+    /// <summary>Starts the harness. With <paramref name="receipts"/> the SMS and mail sinks post a delivery receipt for each
+    /// message to the service, signed with <see cref="ReceiptSecret"/>, which the service is given for both.</summary>
     public static async Task<Harness> StartAsync(IReadOnlyDictionary<string, string>? settings = null, bool dispatcherLoop = false, int? httpPort = null,
-        Action<IServiceCollection>? services = null, bool smsReceipts = false)
+        Action<IServiceCollection>? services = null, bool receipts = false)
     {
         var smtpPort = FreePort.Next();
-        var mail = await ServiceHost.StartAsync(MailSinkApp.Create, new Dictionary<string, string> { ["SMTP_PORT"] = smtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        var sinkSettings = new Dictionary<string, string>();
-        if (smsReceipts)
+        var mailSettings = new Dictionary<string, string> { ["SMTP_PORT"] = smtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var smsSettings = new Dictionary<string, string>();
+        if (receipts)
         {
             httpPort ??= FreePort.Next();
-            sinkSettings["SmsSink:ReceiptUrl"] = $"http://127.0.0.1:{httpPort}/sms/receipts";
-            sinkSettings["SmsSink:ReceiptSecret"] = SmsReceiptSecret;
+            mailSettings["MailSink:ReceiptUrl"] = $"http://127.0.0.1:{httpPort}/email/receipts";
+            mailSettings["MailSink:ReceiptSecret"] = ReceiptSecret;
+            smsSettings["SmsSink:ReceiptUrl"] = $"http://127.0.0.1:{httpPort}/sms/receipts";
+            smsSettings["SmsSink:ReceiptSecret"] = ReceiptSecret;
         }
 
-        var sms = await ServiceHost.StartAsync(SmsSinkApp.Create, sinkSettings);
+        var mail = await ServiceHost.StartAsync(MailSinkApp.Create, mailSettings);
+        var sms = await ServiceHost.StartAsync(SmsSinkApp.Create, smsSettings);
         var clock = new ManualClock();
         var all = new Dictionary<string, string>
         {
@@ -74,9 +77,10 @@ public sealed class Harness : IAsyncDisposable
             ["Notifications:RetryBaseDelay"] = "00:00:02",
             ["Notifications:StatusFlushInterval"] = "00:01:00",
         };
-        if (smsReceipts)
+        if (receipts)
         {
-            all["Notifications:SmsReceiptSecret"] = SmsReceiptSecret;
+            all["Notifications:SmsReceiptSecret"] = ReceiptSecret;
+            all["Notifications:EmailReceiptSecret"] = ReceiptSecret;
         }
 
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())

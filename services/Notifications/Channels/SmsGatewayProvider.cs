@@ -5,9 +5,9 @@ using Dcis.Crisis.Notifications.Domain;
 namespace Dcis.Crisis.Notifications.Channels;
 
 /// <summary>
-/// SMS through an HTTP gateway: POST {to, text, reference}. The reference (<see cref="DeliveryRules.SmsReference"/>)
+/// SMS through an HTTP gateway: POST {to, text, reference}. The reference (<see cref="DeliveryRules.ProviderReference"/>)
 /// is the same for every try on one number; gateways (and the local SMS sink) drop a second submission with the same
-/// one, and name it on the delivery receipts they post back (<see cref="SmsReceiptEndpoint"/>).
+/// one, and name it on the delivery receipts they post back (<see cref="ReceiptEndpoints"/>).
 /// 2xx = accepted; 429 and 5xx = try again later; other 4xx = this number will not work.
 /// </summary>
 internal sealed class SmsGatewayProvider(IHttpClientFactory httpClients, NotificationsOptions options) : IChannelProvider
@@ -30,7 +30,7 @@ internal sealed class SmsGatewayProvider(IHttpClientFactory httpClients, Notific
         try
         {
             using var response = await client.PostAsJsonAsync(options.SmsGatewayUrl,
-                new SmsSubmission(message.Address.Value, text, DeliveryRules.SmsReference(message.DeliveryId, message.AddressIndex, message.IdempotencyKey)), cancellationToken);
+                new SmsSubmission(message.Address.Value, text, DeliveryRules.ProviderReference(message.DeliveryId, message.AddressIndex, message.IdempotencyKey)), cancellationToken);
             var code = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {

@@ -9,9 +9,9 @@ using MimeKit;
 namespace Dcis.Crisis.Notifications.Channels;
 
 /// <summary>
-/// E-mail over SMTP (MailKit), reusing connected clients. The Message-Id is derived from the
-/// delivery's idempotency key, so a resend after a crash carries the same id and a deduplicating
-/// relay (and every mail client's threading) sees one message.
+/// E-mail over SMTP (MailKit), reusing connected clients. The Message-Id is the delivery's provider reference
+/// (<see cref="DeliveryRules.ProviderReference"/>), so a resend after a crash carries the same id and a deduplicating
+/// relay (and every mail client's threading) sees one message, and the provider's bounces lead back to the delivery.
 /// </summary>
 internal sealed class SmtpEmailProvider(NotificationsOptions options) : IChannelProvider, IAsyncDisposable
 {
@@ -24,7 +24,7 @@ internal sealed class SmtpEmailProvider(NotificationsOptions options) : IChannel
         ArgumentNullException.ThrowIfNull(message);
         var mime = new MimeMessage
         {
-            MessageId = $"{message.IdempotencyKey}@notifications.dcis-crisis",
+            MessageId = $"{DeliveryRules.ProviderReference(message.DeliveryId, message.AddressIndex, message.IdempotencyKey)}@notifications.dcis-crisis",
             Subject = message.Subject,
             Body = new TextPart("plain") { Text = BodyText(message) },
         };

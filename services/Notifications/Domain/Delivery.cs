@@ -95,21 +95,25 @@ public static class DeliveryRules
         }
     }
 
-    /// <summary>The client reference an SMS is submitted with: <c>{delivery id}.{address index}.{idempotency key}</c>.</summary>
-    /// <remarks>The gateway drops a second submission with the same reference, and hands it back on its delivery
-    /// receipt. So it must stay the same when the same number is tried again (after a crash or a retry), differ for
-    /// a person's second number (or the gateway would drop that message as a repeat), and lead back to the row
-    /// without an index: the id finds it, the key proves the receipt is about this message.</remarks>
-    public static string SmsReference(long deliveryId, int addressIndex, string idempotencyKey) =>
+    /// <summary>The reference a message is handed to a provider with, <c>{delivery id}.{address index}.{idempotency key}</c>:
+    /// an SMS's client reference, an e-mail's Message-Id before the <c>@</c>.</summary>
+    /// <remarks>Providers drop a second submission with the same reference, and hand it back on their delivery receipts
+    /// and bounces. So it must stay the same when the same address is tried again (after a crash or a retry), differ for
+    /// a person's second number or address (or the provider would drop that message as a repeat), and lead back to the
+    /// row without an index: the id finds it, the key proves the receipt is about this message.</remarks>
+    public static string ProviderReference(long deliveryId, int addressIndex, string idempotencyKey) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{deliveryId}.{addressIndex}.{idempotencyKey}");
 
-    /// <summary>Reads what <see cref="SmsReference"/> wrote; false for anything else.</summary>
-    public static bool TryParseSmsReference(string? reference, out long deliveryId, out int addressIndex, out string idempotencyKey)
+    /// <summary>Reads what <see cref="ProviderReference"/> wrote, also as a Message-Id (<c>&lt;reference@domain&gt;</c>);
+    /// false for anything else.</summary>
+    public static bool TryParseProviderReference(string? reference, out long deliveryId, out int addressIndex, out string idempotencyKey)
     {
         deliveryId = 0;
         addressIndex = 0;
         idempotencyKey = string.Empty;
-        var parts = (reference ?? string.Empty).Split('.');
+        var text = (reference ?? string.Empty).Trim().TrimStart('<').TrimEnd('>');
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        var parts = (at < 0 ? text : text[..at]).Split('.');
         if (parts.Length != 3 || parts[2].Length == 0
             || !long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out deliveryId)
             || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out addressIndex))

@@ -67,6 +67,10 @@ public sealed class NotificationsOptions
     /// none: receipts are not taken, and an SMS stays "sent".</summary>
     public string? SmsReceiptSecret { get; set; }
 
+    /// <summary>The secret the e-mail provider signs its delivery and bounce reports with (Standard Webhooks
+    /// <c>whsec_&lt;base64&gt;</c>); none: they are not taken, and an e-mail stays "sent".</summary>
+    public string? EmailReceiptSecret { get; set; }
+
     /// <summary>Messages per second configured for a channel.</summary>
     public double RateFor(Channel channel) => channel switch
     {

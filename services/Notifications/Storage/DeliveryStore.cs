@@ -30,12 +30,13 @@ internal sealed record StatusCounts(long Total, long LatestVersion, IReadOnlyLis
 /// <summary>One delivery as listed (no contact details).</summary>
 internal sealed record DeliveryRow(long Id, string RecipientId, long AlertVersion, Channel Channel, DeliveryStatus Status, string? Reason, int Attempts, long UpdatedAtMs);
 
-/// <summary>A delivery receipt from the SMS gateway: the reference the message was submitted with, and whether the
-/// handset got it (the error is the gateway's reason when not; it never holds the number).</summary>
-internal sealed record SmsReceipt(string Reference, bool Delivered, string? Error);
+/// <summary>A delivery receipt from a provider (SMS gateway, e-mail provider): the reference the message was handed over
+/// with, and whether it reached the person's handset or mailbox (the error is the provider's reason when not, e.g. "absent
+/// subscriber", "mailbox unavailable"; it never holds the address).</summary>
+internal sealed record ProviderReceipt(string Reference, bool Delivered, string? Error);
 
-/// <summary>What a batch of SMS receipts did; <see cref="Later"/> are the references to send again later.</summary>
-internal sealed record SmsReceiptResult(int Delivered, int Failed, int FellBack, int Ignored, IReadOnlyList<string> Later);
+/// <summary>What a batch of receipts did; <see cref="Later"/> are the references to send again later.</summary>
+internal sealed record ReceiptResult(int Delivered, int Failed, int FellBack, int Ignored, IReadOnlyList<string> Later);
 
 /// <summary>One inbox message.</summary>
 internal sealed record InboxRow(long Cursor, long DeliveryId, string Source, string SourceAlertId, long AlertVersion, Priority Priority,
@@ -829,19 +830,20 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     }
 
     /// <summary>
-    /// Applies an SMS gateway's delivery receipts, in one transaction. A receipt counts only for the number the
-    /// message is on now (its reference names the delivery, the address index and the idempotency key):
+    /// Applies a provider's delivery receipts for one channel, in one transaction. A receipt counts only for the address
+    /// the message is on now, on that channel (its reference names the delivery, the address index and the idempotency key):
     /// <list type="bullet">
     /// <item>delivered: sent → delivered;</item>
-    /// <item>undelivered (the gateway took the message but the handset never got it): the next address is tried
-    /// at once, as if this number had refused it, or the delivery fails with the gateway's reason;</item>
+    /// <item>undelivered (the provider took the message but no handset or mailbox did: an SMS to an absent subscriber,
+    /// an e-mail that bounced): the next address is tried at once, as if this one had refused it, or the delivery fails
+    /// with the provider's reason;</item>
     /// <item>the provider call, or the resend after a crash, is not recorded yet: the reference is returned in
-    /// <see cref="SmsReceiptResult.Later"/> for the gateway to send again (a receipt can overtake the dispatcher's
+    /// <see cref="ReceiptResult.Later"/> for the provider to send again (a receipt can overtake the dispatcher's
     /// own record of the call it answers);</item>
     /// <item>anything else (a repeat, a receipt for an earlier number, an unknown reference) changes nothing.</item>
     /// </list>
     /// </summary>
-    public async Task<SmsReceiptResult> ApplySmsReceiptsAsync(IReadOnlyList<SmsReceipt> receipts, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<ReceiptResult> ApplyReceiptsAsync(Channel channel, IReadOnlyList<ProviderReceipt> receipts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(receipts);
         var nowMs = now.ToUnixTimeMilliseconds();
@@ -857,14 +859,14 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
         await using var trail = TrailCommand(connection, tx);
         foreach (var receipt in receipts)
         {
-            if (!DeliveryRules.TryParseSmsReference(receipt.Reference, out var id, out var addressIndex, out var key))
+            if (!DeliveryRules.TryParseProviderReference(receipt.Reference, out var id, out var addressIndex, out var key))
             {
                 ignored++;
                 continue;
             }
 
             select.Parameters["$id"].Value = id;
-            int status, channel, currentIndex;
+            int status, current, currentIndex;
             string? addresses;
             await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
             {
@@ -874,10 +876,10 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
                     continue;
                 }
 
-                (status, channel, currentIndex, addresses) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.IsDBNull(4) ? null : reader.GetString(4));
+                (status, current, currentIndex, addresses) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.IsDBNull(4) ? null : reader.GetString(4));
             }
 
-            if (channel != (int)Channel.Sms || currentIndex != addressIndex)
+            if (current != (int)channel || currentIndex != addressIndex)
             {
                 ignored++;
             }
@@ -893,12 +895,12 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
             {
                 await ExecAsync(connection, tx, $"UPDATE deliveries SET status = {(int)DeliveryStatus.Delivered}, updated_at = $now WHERE id = $id",
                     cancellationToken, ("$now", nowMs), ("$id", id));
-                await AddTrailAsync(trail, id, DeliveryStatus.Delivered, Channel.Sms, null, nowMs, cancellationToken);
+                await AddTrailAsync(trail, id, DeliveryStatus.Delivered, channel, null, nowMs, cancellationToken);
                 delivered++;
             }
             else
             {
-                var reason = "sms undelivered: " + receipt.Error;
+                var reason = (channel == Channel.Sms ? "sms undelivered: " : "email undelivered: ") + receipt.Error;
                 var all = DeliveryRules.DecodeAddresses(addresses);
                 if (addressIndex + 1 < all.Count)
                 {
@@ -915,7 +917,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
                     await ExecAsync(connection, tx,
                         $"UPDATE deliveries SET status = {(int)DeliveryStatus.Failed}, final_at = $now, updated_at = $now, reason = $reason WHERE id = $id",
                         cancellationToken, ("$now", nowMs), ("$reason", reason), ("$id", id));
-                    await AddTrailAsync(trail, id, DeliveryStatus.Failed, Channel.Sms, reason, nowMs, cancellationToken);
+                    await AddTrailAsync(trail, id, DeliveryStatus.Failed, channel, reason, nowMs, cancellationToken);
                     failed++;
                 }
             }
@@ -923,7 +925,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
 
         await CancelRequeuedOfCancelledAlertsAsync(tx, requeued, nowMs, cancellationToken);
         await tx.CommitAsync(cancellationToken);
-        return new SmsReceiptResult(delivered, failed, requeued.Count, ignored, later);
+        return new ReceiptResult(delivered, failed, requeued.Count, ignored, later);
     }
 
     private static async Task ExecAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken cancellationToken,

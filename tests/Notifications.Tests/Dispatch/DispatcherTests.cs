@@ -8,7 +8,7 @@ namespace Dcis.Crisis.Notifications.Tests.Dispatch;
 public sealed class DispatcherTests
 {
     [Fact]
-    public async Task Email_Reaches_The_Smtp_Server_With_A_Message_Id_From_The_Dedupe_Key()
+    public async Task Email_Reaches_The_Smtp_Server_With_The_Provider_Reference_As_Message_Id()
     {
         await using var h = await StartAsync();
         await h.IntakeAsync(Request("alert-mail", [Recipient("reg-1", (Channel.Email, "anne@example.org"))], h.Clock.GetUtcNow()));
@@ -18,7 +18,8 @@ public sealed class DispatcherTests
         var mail = Assert.Single(await h.MailMessagesAsync());
         Assert.Equal(["anne@example.org"], mail.To);
         Assert.Equal("Alerte", mail.Subject);
-        Assert.StartsWith(DeliveryRules.IdempotencyKey("consular", "alert-mail", 1, "reg-1"), mail.MessageId, StringComparison.Ordinal);
+        var id = await h.ScalarAsync("SELECT id FROM deliveries");
+        Assert.Equal($"{DeliveryRules.ProviderReference(id, 0, DeliveryRules.IdempotencyKey("consular", "alert-mail", 1, "reg-1"))}@notifications.dcis-crisis", mail.MessageId);
         Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
     }
 

@@ -10,17 +10,18 @@ using static Dcis.Crisis.Notifications.Tests.Harness;
 namespace Dcis.Crisis.Notifications.Tests.Dispatch;
 
 /// <summary>
-/// SMS delivery receipts: the SMS sink, as a gateway, posts a signed receipt for each message back to the service,
-/// over real HTTP. "Delivered" only on a receipt; "undelivered" falls back to the next address.
+/// Providers' delivery receipts: the SMS sink (as a gateway) and the mail sink (as an e-mail provider) post a signed
+/// receipt for each message back to the service, over real HTTP. "Delivered" only on a receipt; "undelivered" (an
+/// absent subscriber, a bounce) falls back to the next address.
 /// </summary>
-public sealed class SmsReceiptTests
+public sealed class ReceiptTests
 {
     private const string Delivered = "SELECT COUNT(*) FROM deliveries WHERE status = 3 AND channel = 2";
 
     [Fact]
     public async Task An_Sms_The_Handset_Got_Becomes_Delivered_Once_With_One_Trail_Entry()
     {
-        await using var h = await StartAsync(smsReceipts: true);
+        await using var h = await StartAsync(receipts: true);
         await h.IntakeAsync(Request("alert-dlr", SmsRecipients(3), h.Clock.GetUtcNow()));
 
         Assert.Equal(3, await h.DispatchUntilIdleAsync());
@@ -33,7 +34,7 @@ public sealed class SmsReceiptTests
     [Fact]
     public async Task An_Sms_No_Handset_Answered_Falls_Back_To_The_Next_Address_Or_Fails_With_The_Gateways_Reason()
     {
-        await using var h = await StartAsync(smsReceipts: true);
+        await using var h = await StartAsync(receipts: true);
         await h.IntakeAsync(Request("alert-absent",
         [
             Recipient("reg-mail", (Channel.Sms, "+99920000001"), (Channel.Email, "anne@example.org")),
@@ -45,11 +46,12 @@ public sealed class SmsReceiptTests
         await Eventually.TrueAsync(async () =>
         {
             await h.DispatchUntilIdleAsync();
-            return await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status IN (3, 4) OR (status = 2 AND channel = 1)") == 3;
+            return await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status IN (3, 4) OR channel = 1") == 3;
         }, because: "each undelivered SMS moves on, and the second number's SMS is delivered");
 
         Assert.Equal(["anne@example.org"], Assert.Single(await h.MailMessagesAsync()).To);
-        Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries WHERE recipient_id = 'reg-mail'"));
+        // The e-mail it fell back to is reported delivered by the mail sink in turn.
+        await Eventually.TrueAsync(async () => await h.ScalarAsync("SELECT status FROM deliveries WHERE recipient_id = 'reg-mail' AND channel = 1") == (long)DeliveryStatus.Delivered);
         // A second number has its own reference: the gateway does not drop its message as a repeat of the first.
         Assert.Contains(await h.SmsMessagesAsync(), m => m.To == "+33600000002");
         Assert.Equal((long)DeliveryStatus.Delivered, await h.ScalarAsync("SELECT status FROM deliveries WHERE recipient_id = 'reg-second-number'"));
@@ -59,13 +61,37 @@ public sealed class SmsReceiptTests
     }
 
     [Fact]
+    public async Task An_Email_That_Bounces_Falls_Back_To_Sms_And_One_That_Arrives_Is_Delivered()
+    {
+        await using var h = await StartAsync(receipts: true);
+        await h.IntakeAsync(Request("alert-bounce",
+        [
+            Recipient("reg-bounce", (Channel.Email, "gone@bounce.invalid"), (Channel.Sms, "+33600000009")),
+            Recipient("reg-mail", (Channel.Email, "anne@example.org")),
+        ], h.Clock.GetUtcNow()));
+
+        await h.DispatchUntilIdleAsync();
+        await Eventually.TrueAsync(async () =>
+        {
+            await h.DispatchUntilIdleAsync();
+            return await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status = 3") == 2;
+        }, because: "the bounced e-mail's SMS and the other e-mail are both delivered");
+
+        Assert.Equal((long)Channel.Sms, await h.ScalarAsync("SELECT channel FROM deliveries WHERE recipient_id = 'reg-bounce'"));
+        Assert.Equal((long)Channel.Email, await h.ScalarAsync("SELECT channel FROM deliveries WHERE recipient_id = 'reg-mail'"));
+        Assert.Equal("+33600000009", Assert.Single(await h.SmsMessagesAsync()).To);
+        await Eventually.TrueAsync(async () => (await h.MailMessagesAsync()).Select(m => m.Receipt).Order()
+            .SequenceEqual(["delivered", "undelivered: mailbox unavailable"]), because: "the mail sink records what it reported");
+    }
+
+    [Fact]
     public async Task A_Receipt_That_Overtakes_The_Record_Of_Its_Send_Is_Answered_Later_Then_Taken_Once()
     {
-        var secret = SmsReceiptSecret;
+        var secret = ReceiptSecret;
         await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsReceiptSecret"] = secret });
         await h.IntakeAsync(Request("alert-race", SmsRecipients(1), h.Clock.GetUtcNow()));
         var claim = Assert.Single(await h.Store.ClaimAsync(Channel.Sms, 10, h.Clock.GetUtcNow(), CancellationToken.None));
-        var reference = DeliveryRules.SmsReference(claim.Message.DeliveryId, claim.AddressIndex, claim.Message.IdempotencyKey);
+        var reference = DeliveryRules.ProviderReference(claim.Message.DeliveryId, claim.AddressIndex, claim.Message.IdempotencyKey);
 
         var early = await PostAsync(h, secret, Receipts((reference, "delivered")));
         Assert.Equal([reference], early.GetProperty("later").EnumerateArray().Select(e => e.GetString()));
@@ -78,8 +104,8 @@ public sealed class SmsReceiptTests
         Assert.Equal((0, 2), (repeat.GetProperty("delivered").GetInt32(), repeat.GetProperty("ignored").GetInt32()));
 
         // A reference naming this delivery with another key, or its number before a fallback, is not about this message.
-        var forged = DeliveryRules.SmsReference(claim.Message.DeliveryId, claim.AddressIndex, new string('0', 32));
-        var other = DeliveryRules.SmsReference(claim.Message.DeliveryId, claim.AddressIndex + 1, claim.Message.IdempotencyKey);
+        var forged = DeliveryRules.ProviderReference(claim.Message.DeliveryId, claim.AddressIndex, new string('0', 32));
+        var other = DeliveryRules.ProviderReference(claim.Message.DeliveryId, claim.AddressIndex + 1, claim.Message.IdempotencyKey);
         Assert.Equal(3, (await PostAsync(h, secret, Receipts((forged, "undelivered"), (other, "undelivered"), ("not-a-reference", "delivered"))))
             .GetProperty("ignored").GetInt32());
         Assert.Equal((long)DeliveryStatus.Delivered, await h.ScalarAsync("SELECT status FROM deliveries"));
@@ -89,7 +115,7 @@ public sealed class SmsReceiptTests
     [Fact]
     public async Task Receipts_Need_The_Gateways_Signature_And_A_Well_Formed_Body_And_Change_Nothing_Otherwise()
     {
-        var secret = SmsReceiptSecret;
+        var secret = ReceiptSecret;
         await using var h = await StartAsync(new Dictionary<string, string> { ["Notifications:SmsReceiptSecret"] = secret });
         await h.IntakeAsync(Request("alert-auth", SmsRecipients(1), h.Clock.GetUtcNow()));
         await h.DispatchUntilIdleAsync();
@@ -111,17 +137,20 @@ public sealed class SmsReceiptTests
     }
 
     [Fact]
-    public async Task Without_A_Receipt_Secret_The_Service_Takes_No_Receipts_And_An_Sms_Stays_Sent()
+    public async Task Without_Receipt_Secrets_The_Service_Takes_No_Receipts_And_An_Sms_Stays_Sent()
     {
         await using var h = await StartAsync();
         await h.IntakeAsync(Request("alert-off", SmsRecipients(1), h.Clock.GetUtcNow()));
         await h.DispatchUntilIdleAsync();
         var reference = Assert.Single(await h.SmsMessagesAsync()).Reference;
 
-        var response = await SendAsync(h, SmsReceiptSecret, Receipts((reference, "delivered")));
+        var sms = await SendAsync(h, ReceiptSecret, Receipts((reference, "delivered")));
+        var email = await SendAsync(h, ReceiptSecret, Receipts((reference, "delivered")), "/email/receipts");
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Contains("SmsReceiptSecret", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, sms.StatusCode);
+        Assert.Contains("SmsReceiptSecret", await sms.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, email.StatusCode);
+        Assert.Contains("EmailReceiptSecret", await email.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal((long)DeliveryStatus.Sent, await h.ScalarAsync("SELECT status FROM deliveries"));
     }
 
@@ -136,9 +165,9 @@ public sealed class SmsReceiptTests
     }
 
     /// <summary>Posts a body as the gateway does, signed with <paramref name="secret"/> (unsigned when null).</summary>
-    private static async Task<HttpResponseMessage> SendAsync(Harness h, string? secret, string body)
+    private static async Task<HttpResponseMessage> SendAsync(Harness h, string? secret, string body, string path = "/sms/receipts")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(h.Service.HttpAddress, "/sms/receipts"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(h.Service.HttpAddress, path))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };

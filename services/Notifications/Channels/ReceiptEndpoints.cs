@@ -9,33 +9,44 @@ using StandardWebhooks.Diagnostics;
 namespace Dcis.Crisis.Notifications.Channels;
 
 /// <summary>
-/// <c>POST /sms/receipts</c>: the SMS gateway's delivery receipts (DLR), so that an SMS is "delivered" only when the
-/// gateway says the handset got it, and one it could not deliver falls back to the person's next address instead of
-/// staying "sent" for ever. Body: <c>{"receipts":[{"reference":"…","status":"delivered"|"undelivered","error":"…"}]}</c>,
-/// signed as Standard Webhooks say (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c>) with the
-/// secret shared with the gateway, <c>Notifications:SmsReceiptSecret</c>; without one the endpoint answers 404.
-/// Answers 200 <c>{"delivered":n,"failed":n,"fellBack":n,"ignored":n,"later":["reference", …]}</c>: the gateway sends the
-/// <c>later</c> ones again in a moment (see <see cref="DeliveryStore.ApplySmsReceiptsAsync"/>); 401 for a bad signature
+/// Providers' delivery receipts, so that a message is "delivered" only when its provider says the handset or mailbox got
+/// it, and one it could not deliver falls back to the person's next address instead of staying "sent" for ever:
+/// <c>POST /sms/receipts</c> from the SMS gateway (delivery reports), <c>POST /email/receipts</c> from the e-mail provider
+/// (deliveries and bounces). Body: <c>{"receipts":[{"reference":"…","status":"delivered"|"undelivered","error":"…"}]}</c>,
+/// where the reference is the SMS's client reference or the e-mail's Message-Id; signed as Standard Webhooks say
+/// (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c>) with the secret shared with that provider,
+/// <c>Notifications:SmsReceiptSecret</c> or <c>Notifications:EmailReceiptSecret</c>; without one the path answers 404.
+/// Answers 200 <c>{"delivered":n,"failed":n,"fellBack":n,"ignored":n,"later":["reference", …]}</c>: the provider sends the
+/// <c>later</c> ones again in a moment (see <see cref="DeliveryStore.ApplyReceiptsAsync"/>); 401 for a bad signature
 /// and 400 naming the offending field, both changing nothing.
 /// </summary>
-internal static class SmsReceiptEndpoint
+internal static class ReceiptEndpoints
 {
-    public const string Path = "/sms/receipts";
+    public const string SmsPath = "/sms/receipts";
+
+    public const string EmailPath = "/email/receipts";
 
     /// <summary>Most receipts in one request: one transaction, and a bound on what one request can hold up.</summary>
     public const int MaxReceipts = 5_000;
 
-    public static WebApplication MapSmsReceipts(this WebApplication app)
+    public static WebApplication MapProviderReceipts(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<NotificationsOptions>();
+        Map(app, SmsPath, Channel.Sms, options.SmsReceiptSecret, "Notifications:SmsReceiptSecret");
+        Map(app, EmailPath, Channel.Email, options.EmailReceiptSecret, "Notifications:EmailReceiptSecret");
+        return app;
+    }
+
+    private static void Map(WebApplication app, string path, Channel channel, string? secret, string setting)
+    {
         // Read at start: a secret that is not Standard Webhooks' whsec_<base64> stops the service here, not at the first receipt.
-        var verifier = string.IsNullOrEmpty(options.SmsReceiptSecret) ? null : new StandardWebhook(options.SmsReceiptSecret);
-        app.MapPost(Path, async (HttpRequest request, DeliveryStore store, DispatchSignal signal, TimeProvider clock, ILoggerFactory loggers,
+        var verifier = string.IsNullOrEmpty(secret) ? null : new StandardWebhook(secret);
+        app.MapPost(path, async (HttpRequest request, DeliveryStore store, DispatchSignal signal, TimeProvider clock, ILoggerFactory loggers,
                 CancellationToken cancellationToken) =>
             {
                 if (verifier is null)
                 {
-                    return Results.NotFound(new { error = "SMS delivery receipts are not configured (Notifications:SmsReceiptSecret)" });
+                    return Results.NotFound(new { error = $"delivery receipts are not configured here ({setting})" });
                 }
 
                 using var reader = new StreamReader(request.Body);
@@ -56,29 +67,29 @@ internal static class SmsReceiptEndpoint
                     return Results.BadRequest(new { error });
                 }
 
-                var result = await store.ApplySmsReceiptsAsync(receipts, clock.GetUtcNow(), cancellationToken);
+                var result = await store.ApplyReceiptsAsync(channel, receipts, clock.GetUtcNow(), cancellationToken);
                 if (result.FellBack > 0)
                 {
                     signal.Notify();
                 }
 
-                NotificationsMetrics.Count(Channel.Sms, DeliveryStatus.Delivered, result.Delivered);
-                NotificationsMetrics.Count(Channel.Sms, DeliveryStatus.Failed, result.Failed);
+                NotificationsMetrics.Count(channel, DeliveryStatus.Delivered, result.Delivered);
+                NotificationsMetrics.Count(channel, DeliveryStatus.Failed, result.Failed);
                 if (result.Ignored > 0)
                 {
-                    loggers.CreateLogger(typeof(SmsReceiptEndpoint).FullName!).LogInformation(
-                        "{Ignored} of {Count} SMS receipts changed nothing (repeats, earlier numbers or unknown references)", result.Ignored, receipts.Count);
+                    loggers.CreateLogger(typeof(ReceiptEndpoints).FullName!).LogInformation(
+                        "{Ignored} of {Count} {Channel} receipts changed nothing (repeats, earlier addresses or unknown references)",
+                        result.Ignored, receipts.Count, channel);
                 }
 
                 return Results.Ok(new { delivered = result.Delivered, failed = result.Failed, fellBack = result.FellBack, ignored = result.Ignored, later = result.Later });
             })
             .AllowAnonymous()
             .DisableAntiforgery();
-        return app;
     }
 
     /// <summary>The receipts of a body, or the first thing wrong with it, naming the field.</summary>
-    internal static (List<SmsReceipt>? Receipts, string? Error) Parse(string body)
+    internal static (List<ProviderReceipt>? Receipts, string? Error) Parse(string body)
     {
         try
         {
@@ -94,7 +105,7 @@ internal static class SmsReceiptEndpoint
                 return (null, $"receipts: at most {MaxReceipts} in one request");
             }
 
-            var receipts = new List<SmsReceipt>(list.GetArrayLength());
+            var receipts = new List<ProviderReceipt>(list.GetArrayLength());
             foreach (var item in list.EnumerateArray())
             {
                 var field = $"receipts[{receipts.Count}]";
@@ -125,7 +136,7 @@ internal static class SmsReceiptEndpoint
                     error = e.GetString();
                 }
 
-                receipts.Add(new SmsReceipt(reference.GetString()!, status.GetString() == "delivered", Reason(error)));
+                receipts.Add(new ProviderReceipt(reference.GetString()!, status.GetString() == "delivered", Reason(error)));
             }
 
             return (receipts, null);
@@ -136,7 +147,7 @@ internal static class SmsReceiptEndpoint
         }
     }
 
-    /// <summary>The gateway's reason as stored and published: one short line ("absent subscriber", "expired").</summary>
+    /// <summary>The provider's reason as stored and published: one short line ("absent subscriber", "mailbox unavailable").</summary>
     private static string Reason(string? error)
     {
         var text = string.IsNullOrWhiteSpace(error) ? "no reason given" : error.ReplaceLineEndings(" ").Trim();
