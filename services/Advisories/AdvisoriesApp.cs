@@ -19,7 +19,7 @@ public static class AdvisoriesApp
         builder.AddAdvisories(options);
 
         var app = builder.Build();
-        app.Services.GetRequiredService<SqliteDatabase>().MigrateAsync(AdvisoriesSchema.Ddl, CancellationToken.None).GetAwaiter().GetResult();
+        AdvisoriesSchema.MigrateAsync(app.Services.GetRequiredService<SqliteDatabase>(), CancellationToken.None).GetAwaiter().GetResult();
         app.MapCrisisDefaults();
         app.MapGrpcService<AdvisoriesGrpcService>();
         app.MapAdvisoryFeeds();

@@ -84,7 +84,7 @@ internal sealed class WebhookDispatcher(
         await using var connection = await database.OpenAsync(ct);
         await using var command = connection.Command(
             """
-            SELECT e.endpoint_id, e.url, e.secret FROM webhook_endpoints e
+            SELECT e.endpoint_id, e.url, e.secret, CASE WHEN e.previous_secret_expires_at > $now THEN e.previous_secret END FROM webhook_endpoints e
             WHERE e.active = 1 AND (SELECT d.next_attempt_at FROM webhook_deliveries d WHERE d.endpoint_id = e.endpoint_id AND d.state = 1 ORDER BY d.n LIMIT 1) <= $now
             """,
             null, ("$now", now.ToUnixTimeMilliseconds()));
@@ -92,7 +92,7 @@ internal sealed class WebhookDispatcher(
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            list.Add(new Endpoint(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            list.Add(new Endpoint(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
 
         return list;
@@ -138,7 +138,17 @@ internal sealed class WebhookDispatcher(
         };
         request.Headers.Add("webhook-id", delivery.DeliveryId);
         request.Headers.Add("webhook-timestamp", timestamp);
-        request.Headers.Add("webhook-signature", Sign(endpoint.Secret, delivery.DeliveryId, timestamp, delivery.Body));
+        // While a rotated-out secret has not expired, both sign (Standard Webhooks: space-separated signatures), so a
+        // receiver still on the previous secret and one already on the new secret both verify. The new one comes first:
+        // some verifiers (the StandardWebhooks .NET library 1.1.2) check only the first signature, and a company keeps
+        // its receiver on the previous secret for minutes after rotating, but on the new one for the rest of the overlap.
+        var signature = Sign(endpoint.Secret, delivery.DeliveryId, timestamp, delivery.Body);
+        if (endpoint.PreviousSecret is { } previous)
+        {
+            signature += " " + Sign(previous, delivery.DeliveryId, timestamp, delivery.Body);
+        }
+
+        request.Headers.Add("webhook-signature", signature);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.WebhookTimeout);
         try
@@ -216,7 +226,7 @@ internal sealed class WebhookDispatcher(
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private sealed record Endpoint(string Id, string Url, string Secret);
+    private sealed record Endpoint(string Id, string Url, string Secret, string? PreviousSecret);
 
     private sealed record Pending(long N, string DeliveryId, string Body, int Attempts, long NextAttemptAt);
 

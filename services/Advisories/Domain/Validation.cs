@@ -102,6 +102,22 @@ internal static partial class Validation
                 && url!.Length <= 2000 && string.IsNullOrEmpty(uri.UserInfo),
             field, "must be an absolute http(s) URL without credentials, at most 2,000 characters");
 
+    /// <summary>The longest a rotated-out webhook secret may keep signing.</summary>
+    public static readonly TimeSpan MaxSecretOverlap = TimeSpan.FromDays(7);
+
+    /// <summary>The overlap of a secret rotation: unset = 24 hours; zero = revoke now; whole seconds up to 7 days.</summary>
+    public static TimeSpan SecretOverlap(Validator v, Google.Protobuf.WellKnownTypes.Duration? overlap)
+    {
+        if (overlap is null)
+        {
+            return TimeSpan.FromHours(24);
+        }
+
+        var valid = overlap.Seconds >= 0 && overlap.Nanos == 0 && overlap.Seconds <= (long)MaxSecretOverlap.TotalSeconds;
+        v.Check(valid, "previous_secret_overlap", "must be whole seconds from 0 (revoke now) to 7 days");
+        return valid ? TimeSpan.FromSeconds(overlap.Seconds) : TimeSpan.Zero;
+    }
+
     public static void Id(Validator v, string field, string? id) => v.Required(field, id, 128);
 
     public static void Country(Validator v, string field, string? code) =>

@@ -170,6 +170,22 @@ internal sealed class AdvisoriesGrpcService(
     }
 
     [Authorize(Policy = CrisisPolicies.Company)]
+    public override async Task<RotateWebhookSecretResponse> RotateWebhookSecret(RotateWebhookSecretRequest request, ServerCallContext context)
+    {
+        var companyId = Scope(context, request.CompanyId);
+        var v = new Validator();
+        Validation.Id(v, "endpoint_id", request.EndpointId);
+        var overlap = Validation.SecretOverlap(v, request.PreviousSecretOverlap);
+        v.ThrowIfInvalid();
+        var (endpoint, previousExpiresAt) = await companies.RotateEndpointSecretAsync(companyId, request.EndpointId, overlap, context.CancellationToken);
+        return new RotateWebhookSecretResponse
+        {
+            Endpoint = endpoint,
+            PreviousSecretExpiresAt = previousExpiresAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+        };
+    }
+
+    [Authorize(Policy = CrisisPolicies.Company)]
     public override async Task<TestWebhookEndpointResponse> TestWebhookEndpoint(TestWebhookEndpointRequest request, ServerCallContext context)
     {
         var companyId = Scope(context, request.CompanyId);

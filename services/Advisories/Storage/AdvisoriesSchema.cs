@@ -5,6 +5,15 @@ namespace Dcis.Crisis.Advisories.Storage;
 /// <summary>DDL of advisories.db. Times are Unix milliseconds (UTC) so that SQL can compare them.</summary>
 internal static class AdvisoriesSchema
 {
+    /// <summary>Creates what is missing, including columns added since a database file was made.</summary>
+    public static async Task MigrateAsync(SqliteDatabase database, CancellationToken cancellationToken)
+    {
+        await database.MigrateAsync(Ddl, cancellationToken);
+        // Secret rotation (RotateWebhookSecret): the previous secret signs beside the new one until it expires.
+        await database.AddColumnIfMissingAsync("webhook_endpoints", "previous_secret", "TEXT", cancellationToken);
+        await database.AddColumnIfMissingAsync("webhook_endpoints", "previous_secret_expires_at", "INTEGER", cancellationToken);
+    }
+
     public const string Ddl = Outbox.Schema + Inbox.Schema + """
         CREATE TABLE IF NOT EXISTS companies (
             company_id TEXT PRIMARY KEY,
@@ -69,7 +78,9 @@ internal static class AdvisoriesSchema
             active INTEGER NOT NULL,
             disabled_reason TEXT NOT NULL DEFAULT '',
             consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            created_at INTEGER NOT NULL
+            created_at INTEGER NOT NULL,
+            previous_secret TEXT,
+            previous_secret_expires_at INTEGER
         );
         CREATE INDEX IF NOT EXISTS ix_webhook_endpoints_company ON webhook_endpoints(company_id, endpoint_id);
         CREATE TABLE IF NOT EXISTS subject_versions (

@@ -221,6 +221,33 @@ internal sealed class CompanyStore(SqliteDatabase database, TimeProvider time)
         return endpoint;
     }
 
+    /// <summary>Gives an endpoint a new secret, returned in the endpoint this once. The previous one keeps signing beside
+    /// it for <paramref name="overlap"/> (none when zero); rotating again within that time drops the oldest.</summary>
+    public async Task<(WebhookEndpoint Endpoint, DateTimeOffset? PreviousExpiresAt)> RotateEndpointSecretAsync(string companyId, string endpointId,
+        TimeSpan overlap, CancellationToken ct)
+    {
+        var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        DateTimeOffset? expires = overlap > TimeSpan.Zero ? time.GetUtcNow() + overlap : null;
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            await using var command = connection.Command(
+                """
+                UPDATE webhook_endpoints SET previous_secret = CASE WHEN $expires IS NULL THEN NULL ELSE secret END,
+                    previous_secret_expires_at = $expires, secret = $secret
+                WHERE company_id = $company AND endpoint_id = $id
+                """,
+                null, ("$expires", expires?.ToUnixTimeMilliseconds()), ("$secret", secret), ("$company", companyId), ("$id", endpointId));
+            if (await command.ExecuteNonQueryAsync(ct) == 0)
+            {
+                throw new NotFoundException("webhook endpoint", endpointId);
+            }
+        }
+
+        var endpoint = await GetEndpointAsync(companyId, endpointId, ct);
+        endpoint.Secret = secret;
+        return (endpoint, expires);
+    }
+
     public async Task<(List<WebhookEndpoint> Endpoints, string Next)> ListEndpointsAsync(string companyId, int pageSize, string pageToken, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);

@@ -248,7 +248,23 @@ internal static class AdvisoriesCommands
             ctx.Print(parse, response, _ => (["DELIVERY", "ENDPOINT", "ADVISORY", "STATE", "ATTEMPTS", "LAST ERROR"],
                 response.Deliveries.Select(d => new[] { d.DeliveryId, d.EndpointId, d.AdvisoryId, d.State.ToString(), Num(d.Attempts), d.LastError })));
         }));
-        foreach (var c in new[] { add, list, test, enable, disable, replay, deliveries })
+        var overlapHours = new Option<int>("--overlap-hours")
+        {
+            Description = "Hours the previous secret still signs beside the new one (0: revoke it now, for a leaked secret; at most 168).",
+            DefaultValueFactory = _ => 24,
+        };
+        var rotate = new Command("rotate", "Give an endpoint a new signing secret; prints it once.") { endpoint, overlapHours };
+        rotate.SetAction((parse, ct) => CliContext.RunAsync(async () =>
+        {
+            var response = await Client(ctx, parse).RotateWebhookSecretAsync(new RotateWebhookSecretRequest
+            {
+                EndpointId = parse.GetValue(endpoint)!,
+                PreviousSecretOverlap = Duration.FromTimeSpan(TimeSpan.FromHours(parse.GetValue(overlapHours))),
+            }, cancellationToken: ct);
+            ctx.Print(parse, response, _ => (["ENDPOINT", "SECRET", "PREVIOUS SECRET SIGNS UNTIL"],
+                [[response.Endpoint.EndpointId, response.Endpoint.Secret, response.PreviousSecretExpiresAt is null ? "revoked" : Time(response.PreviousSecretExpiresAt)]]));
+        }));
+        foreach (var c in new[] { add, list, test, rotate, enable, disable, replay, deliveries })
         {
             command.Subcommands.Add(c);
         }

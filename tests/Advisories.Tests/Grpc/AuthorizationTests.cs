@@ -27,6 +27,7 @@ public class AuthorizationTests(HostFixture fixture) : IClassFixture<HostFixture
         yield return ("CreateWebhookEndpoint", c => c.CreateWebhookEndpointAsync(new CreateWebhookEndpointRequest { CompanyId = Victim, Url = "https://x.example/h" }).ResponseAsync);
         yield return ("ListWebhookEndpoints", c => c.ListWebhookEndpointsAsync(new ListWebhookEndpointsRequest { CompanyId = Victim }).ResponseAsync);
         yield return ("SetWebhookEndpointActive", c => c.SetWebhookEndpointActiveAsync(new SetWebhookEndpointActiveRequest { CompanyId = Victim, EndpointId = "e" }).ResponseAsync);
+        yield return ("RotateWebhookSecret", c => c.RotateWebhookSecretAsync(new RotateWebhookSecretRequest { CompanyId = Victim, EndpointId = "e" }).ResponseAsync);
         yield return ("TestWebhookEndpoint", c => c.TestWebhookEndpointAsync(new TestWebhookEndpointRequest { CompanyId = Victim, EndpointId = "e" }).ResponseAsync);
         yield return ("ReplayAdvisory", c => c.ReplayAdvisoryAsync(new ReplayAdvisoryRequest { CompanyId = Victim, AdvisoryId = "a" }).ResponseAsync);
         yield return ("ListWebhookDeliveries", c => c.ListWebhookDeliveriesAsync(new ListWebhookDeliveriesRequest { CompanyId = Victim }).ResponseAsync);
