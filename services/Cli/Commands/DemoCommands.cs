@@ -43,9 +43,10 @@ internal static class DemoCommands
             context.PrintRows(parse, figures, ["figure", "value"],
             [
                 ["recipients targeted", figures.RecipientsTargeted.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                ["sent or delivered", figures.Delivered.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                ["approval → first delivery", figures.FirstDelivery?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
-                ["approval → last delivery", figures.LastDelivery?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
+                ["sent", figures.Sent.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                ["confirmed delivered", figures.Confirmed.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                ["approval → first sent", figures.FirstSent?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
+                ["approval → last sent", figures.LastSent?.TotalSeconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s"],
                 ["companies advised", figures.Advisories.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 ["wellbeing answers", figures.WellbeingAnswers.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             ]);

@@ -9,8 +9,12 @@ using Grpc.Core;
 
 namespace Dcis.Crisis.Cli.Demo;
 
-/// <summary>Figures the scenario measured, printed at the end and read by whoever runs it.</summary>
-internal sealed record DemoFigures(long RecipientsTargeted, long Delivered, TimeSpan? FirstDelivery, TimeSpan? LastDelivery, int Advisories, int WellbeingAnswers);
+/// <summary>Figures the scenario measured, printed at the end and read by whoever runs it. Sent counts every message handed
+/// to a provider or the app; Confirmed those a provider's receipt or the app then reported delivered (or read).</summary>
+internal sealed record DemoFigures(long RecipientsTargeted, long Sent, long Confirmed, TimeSpan? FirstSent, TimeSpan? LastSent, int Advisories, int WellbeingAnswers);
+
+/// <summary>The consular alert's delivery as the scenario saw it.</summary>
+internal sealed record AlertFigures(long Targeted, long Sent, long Confirmed, TimeSpan? FirstSent, TimeSpan? LastSent);
 
 /// <summary>
 /// The crisis the dashboard shows: an attaché proposes level 4, an analyst approves, a crisis is
@@ -94,10 +98,11 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
 
         Step($"3. crisis {crisis.CrisisId} declared in {capital.Name} (25 km), wellbeing checks start");
 
-        var (targeted, delivered, first, last) = await WaitForAlertAsync(country, approvedAt, ct);
-        Step($"4. consular alert: {targeted} recipients targeted, {delivered} sent or delivered; first after {Seconds(first)}, last after {Seconds(last)} (from approval)");
+        var sent = await WaitForAlertAsync(country, approvedAt, ct);
+        Step($"4. consular alert: {sent.Targeted} recipients targeted, {sent.Sent} sent (first after {Seconds(sent.FirstSent)}, last after {Seconds(sent.LastSent)} from approval), "
+            + $"{sent.Confirmed} confirmed delivered by an SMS or e-mail receipt or the app");
 
-        var answers = await AnswerWellbeingAsync(country, ct);
+        var answers = await AnswerWellbeingAsync(country, approvedAt, ct);
         Step($"5. wellbeing: {answers} registrants answered (one needs help and is escalated to the duty officer)");
 
         var advisories = await CompaniesAsync(country, ct);
@@ -126,10 +131,10 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
             },
         }, analyst);
         Step($"7. crisis {closed.Crisis.Status}; {country} lowered to {lowered.Assessment.Level} ({clock.Elapsed.TotalSeconds:F1} s since approval)");
-        return new DemoFigures(targeted, delivered, first, last, advisories, answers);
+        return new DemoFigures(sent.Targeted, sent.Sent, sent.Confirmed, sent.FirstSent, sent.LastSent, advisories, answers);
     }
 
-    private async Task<(long Targeted, long Delivered, TimeSpan? First, TimeSpan? Last)> WaitForAlertAsync(string country, DateTime since, CancellationToken ct)
+    private async Task<AlertFigures> WaitForAlertAsync(string country, DateTime since, CancellationToken ct)
     {
         var officer = DemoClients.As(tokens.Officer(PostOf(country)), ct);
         var deadline = DateTime.UtcNow.AddMinutes(3);
@@ -156,25 +161,40 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
 
         if (alert is null)
         {
-            return (0, 0, null, null);
+            return new AlertFigures(0, 0, 0, null, null);
         }
 
+        // Receipts come a moment after the hand-over: wait while the confirmed count still rises (at most 10 s). Inbox
+        // messages of people with no open app stay "sent", so it need not reach the sent count.
         var counts = alert.Counts ?? new DeliveryCounts();
-        // Sent counts every message handed over, delivered and read ones included (an e-mail provider confirms hand-over
-        // only). The sent times are the first and last moments a person could have been reached.
-        return (counts.Targeted, counts.Sent,
+        var settle = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < settle)
+        {
+            await Task.Delay(1000, ct);
+            var now = (await clients.Consular.GetAlertStatusAsync(new GetAlertStatusRequest { AlertId = alert.AlertId }, officer)).Alert.Counts ?? counts;
+            var rising = now.Delivered > counts.Delivered;
+            counts = now;
+            if (!rising)
+            {
+                break;
+            }
+        }
+
+        // Sent counts every message handed over, delivered and read ones included. The sent times are the first and last
+        // moments a person could have been reached.
+        return new AlertFigures(counts.Targeted, counts.Sent, counts.Delivered,
             counts.FirstSentAt is null ? null : counts.FirstSentAt.ToDateTime() - since,
             counts.LastSentAt is null ? null : counts.LastSentAt.ToDateTime() - since);
     }
 
-    private async Task<int> AnswerWellbeingAsync(string country, CancellationToken ct)
+    private async Task<int> AnswerWellbeingAsync(string country, DateTime since, CancellationToken ct)
     {
         var people = seed.People.Where(p => p.CountryCode == country && p.NearCapital && p.Preferred == "AppInbox").Take(6).ToList();
         var answered = 0;
         foreach (var person in people)
         {
             var options = DemoClients.As(tokens.Registrant(person.RegistrantId), TimeSpan.FromSeconds(60), ct);
-            var code = await ReplyCodeAsync(options, ct);
+            var code = await ReplyCodeAsync(options, since, ct);
             if (code is null)
             {
                 continue;
@@ -194,7 +214,9 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
         return answered;
     }
 
-    private async Task<string?> ReplyCodeAsync(CallOptions options, CancellationToken ct)
+    /// <summary>The reply code of this run's wellbeing check: the inbox stream starts with older messages, and a check of
+    /// an earlier run is closed (answering it is refused).</summary>
+    private async Task<string?> ReplyCodeAsync(CallOptions options, DateTime since, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
@@ -204,7 +226,7 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
             while (await call.ResponseStream.MoveNext(timeout.Token))
             {
                 var message = call.ResponseStream.Current.Message;
-                if (message is not null && !string.IsNullOrEmpty(message.ReplyCode))
+                if (message is not null && !string.IsNullOrEmpty(message.ReplyCode) && message.CreatedAt.ToDateTime() >= since)
                 {
                     return message.ReplyCode;
                 }
