@@ -90,6 +90,16 @@ internal static class AdvisoriesCommands
 
             var response = await Client(ctx, parse).CreateSiteAsync(new CreateSiteRequest { Site = site }, cancellationToken: ct);
             PrintSites(ctx, parse, response, [response.Site]);
+            // Advisories do not guess where a site is: without these, a change to one zone of the country never lists it.
+            if (site.SubdivisionCode.Length == 0)
+            {
+                Console.Error.WriteLine("note: no --subdivision: changes to zones given as subdivisions (e.g. ML-BKO) will not list this site");
+            }
+
+            if (site.Location is null)
+            {
+                Console.Error.WriteLine("note: no --lat/--lon: changes to zones drawn as polygons or circles will not list this site");
+            }
         }));
         var list = new Command("list", "List the sites.");
         list.SetAction((parse, ct) => CliContext.RunAsync(async () =>
