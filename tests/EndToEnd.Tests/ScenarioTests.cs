@@ -155,6 +155,50 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         Assert.All(briefing.RecommendedMeasures, m => Assert.False(string.IsNullOrWhiteSpace(m.Fr) || string.IsNullOrWhiteSpace(m.En)));
     }
 
+    // The crisis as the officer and a security manager read it with the command-line client, a process against the
+    // launched services on their default addresses, as the README tells them to.
+    [Fact]
+    public async Task The_Officer_And_A_Security_Manager_Read_The_Crisis_With_The_Cli()
+    {
+        var (listExit, list, listError) = await CliAsync("alerts", "list", "--limit", "50", "--token", scenario.OfficerToken);
+        Assert.True(listExit == 0, listError);
+        Assert.Contains(scenario.LevelAlertId, list, StringComparison.Ordinal);
+        var (statusExit, status, statusError) = await CliAsync("alerts", "status", scenario.LevelAlertId, "-o", "Json", "--token", scenario.OfficerToken);
+        Assert.True(statusExit == 0, statusError);
+        using (var json = JsonDocument.Parse(status))
+        {
+            Assert.Equal(scenario.People.Count(p => p.PresentInMali).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                json.RootElement.GetProperty("alert").GetProperty("counts").GetProperty("targeted").GetString());
+        }
+
+        var company = scenario.Companies.First(c => c.ExpectsAdvisory);
+        var security = scenario.System.Token(Roles.CompanySecurity, $"security-{company.CompanyId}", companyId: company.CompanyId);
+        var analyst = CrisisSystem.As(scenario.AnalystToken);
+        await Eventually.TrueAsync(async () =>
+        {
+            // Read the level first: the briefing may only be as new or newer, never older.
+            var advice = (await scenario.ThreatLevels.GetAssessmentAsync(new GetAssessmentRequest { AssessmentId = "ML" }, analyst)).Assessment.Advice.Fr;
+            var (exit, briefing, _) = await CliAsync("briefing", "ML", "--lang", "fr", "--token", security);
+            return exit == 0 && briefing.Contains(advice, StringComparison.Ordinal);
+        }, TimeSpan.FromMinutes(1), "crisis briefing ML --lang fr prints threat-levels' French advice");
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> CliAsync(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(CrisisSystem.RepositoryRoot(), "services/Cli/bin/Release/net10.0/crisis.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
     [Fact]
     public async Task Company_Webhook_Carries_A_Valid_Standard_Webhooks_Signature()
     {
