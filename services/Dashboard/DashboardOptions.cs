@@ -1,4 +1,5 @@
 using Dcis.Crisis.Shared.Hosting;
+
 namespace Dcis.Crisis.Dashboard;
 
 /// <summary>

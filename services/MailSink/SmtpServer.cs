@@ -101,13 +101,10 @@ internal sealed class SmtpServer(SmtpServerOptions options, MailStore store, ILo
                         {
                             var (record, duplicate) = store.Add(from, [.. to], raw);
                             await writer.WriteLineAsync(duplicate ? "250 2.0.0 duplicate Message-Id, already stored" : "250 2.0.0 stored");
-                            // A repeat gets its report again too: the first may not have been taken (the sender had not yet
-                            // recorded the hand-over it answers), and the receiver ignores a second one it did take.
                             if (receipts is not null && record.MessageId.Length > 0)
                             {
-                                receipts.Enqueue(to.Any(r => r.EndsWith("@" + options.BounceDomain, StringComparison.OrdinalIgnoreCase))
-                                    ? new ReceiptReport(record.MessageId, "undelivered", "mailbox unavailable")
-                                    : new ReceiptReport(record.MessageId, "delivered", null));
+                                receipts.Enqueue(ReceiptReport.Of(record.MessageId,
+                                    to.Any(r => r.EndsWith("@" + options.BounceDomain, StringComparison.OrdinalIgnoreCase)) ? "mailbox unavailable" : null));
                             }
                         }
 

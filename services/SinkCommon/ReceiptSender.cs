@@ -7,7 +7,13 @@ namespace Dcis.Crisis.Sinks;
 
 /// <summary>A delivery receipt as a sink reports it: the reference the message came with (an SMS's client reference,
 /// an e-mail's Message-Id), delivered or undelivered, and why not.</summary>
-public sealed record ReceiptReport(string Reference, string Status, string? Error);
+public sealed record ReceiptReport(string Reference, string Status, string? Error)
+{
+    /// <summary>"delivered", or "undelivered" with the reason when <paramref name="undeliveredBecause"/> is given.</summary>
+    public static ReceiptReport Of(string reference, string? undeliveredBecause) => undeliveredBecause is null
+        ? new ReceiptReport(reference, "delivered", null)
+        : new ReceiptReport(reference, "undelivered", undeliveredBecause);
+}
 
 /// <summary>What notifications answers to a batch of receipts; <c>later</c> are the references to report again.</summary>
 public sealed record ReceiptAnswer(int Delivered, int Failed, int FellBack, int Ignored, List<string> Later);
@@ -36,6 +42,8 @@ public sealed class ReceiptSender(HttpClient http, Uri url, StandardWebhook sign
     private const int MaxLaterReports = 60;
     private readonly Channel<(ReceiptReport Receipt, int Reports)> _queue = Channel.CreateUnbounded<(ReceiptReport, int)>();
 
+    /// <summary>Queues a report. Sinks report a repeated hand-over too: the first report may not have been taken (the
+    /// sender had not yet recorded the hand-over it answers), and the receiver ignores a second one it did take.</summary>
     public void Enqueue(ReceiptReport receipt) => _queue.Writer.TryWrite((receipt, 0));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

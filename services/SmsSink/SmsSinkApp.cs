@@ -54,11 +54,8 @@ public static class SmsSinkApp
             }
 
             var (record, duplicate) = store.Add(submission);
-            // A repeat gets its receipt again too: the first one may not have been taken (the sender had not yet recorded
-            // the submission it answers, say), and the receiver ignores a second one it did take.
-            receipts?.Enqueue(submission.To.StartsWith(undeliveredPrefix, StringComparison.Ordinal)
-                ? new ReceiptReport(submission.Reference, "undelivered", "absent subscriber")
-                : new ReceiptReport(submission.Reference, "delivered", null));
+            receipts?.Enqueue(ReceiptReport.Of(submission.Reference,
+                submission.To.StartsWith(undeliveredPrefix, StringComparison.Ordinal) ? "absent subscriber" : null));
             return duplicate ? Results.Ok(new SmsAccepted(record.Id, true)) : Results.Accepted($"/api/messages/{record.Id}", new SmsAccepted(record.Id, false));
         });
         app.MapGet("/api/messages", (string? to, int? limit) => store.List(to, limit ?? 100));

@@ -16,6 +16,8 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    private static readonly CrisisCli Cli = new(Path.Combine(CrisisSystem.RepositoryRoot(), "services/Cli/bin/Release/net10.0/crisis.dll"));
+
     private async Task<List<InboxMessage>> InboxAsync(Person person, Func<List<InboxMessage>, bool> enough)
     {
         var token = scenario.System.Token(Roles.Registrant, person.RegistrantId, registrantId: person.RegistrantId);
@@ -160,10 +162,10 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
     [Fact]
     public async Task The_Officer_And_A_Security_Manager_Read_The_Crisis_With_The_Cli()
     {
-        var (listExit, list, listError) = await CliAsync("alerts", "list", "--limit", "50", "--token", scenario.OfficerToken);
+        var (listExit, list, listError) = await Cli.RunAsync("alerts", "list", "--limit", "50", "--token", scenario.OfficerToken);
         Assert.True(listExit == 0, listError);
         Assert.Contains(scenario.LevelAlertId, list, StringComparison.Ordinal);
-        var (statusExit, status, statusError) = await CliAsync("alerts", "status", scenario.LevelAlertId, "-o", "Json", "--token", scenario.OfficerToken);
+        var (statusExit, status, statusError) = await Cli.RunAsync("alerts", "status", scenario.LevelAlertId, "-o", "Json", "--token", scenario.OfficerToken);
         Assert.True(statusExit == 0, statusError);
         using (var json = JsonDocument.Parse(status))
         {
@@ -178,25 +180,9 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
         {
             // Read the level first: the briefing may only be as new or newer, never older.
             var advice = (await scenario.ThreatLevels.GetAssessmentAsync(new GetAssessmentRequest { AssessmentId = "ML" }, analyst)).Assessment.Advice.Fr;
-            var (exit, briefing, _) = await CliAsync("briefing", "ML", "--lang", "fr", "--token", security);
+            var (exit, briefing, _) = await Cli.RunAsync("briefing", "ML", "--lang", "fr", "--token", security);
             return exit == 0 && briefing.Contains(advice, StringComparison.Ordinal);
         }, TimeSpan.FromMinutes(1), "crisis briefing ML --lang fr prints threat-levels' French advice");
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> CliAsync(params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(CrisisSystem.RepositoryRoot(), "services/Cli/bin/Release/net10.0/crisis.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
     }
 
     [Fact]

@@ -121,6 +121,15 @@ public sealed class Harness : IAsyncDisposable
         return total;
     }
 
+    /// <summary>Steps the dispatcher until <paramref name="done"/> holds: for outcomes that need more sending after
+    /// something arrives over the network (a receipt that moves a delivery to its next address).</summary>
+    public Task DispatchUntilAsync(Func<Task<bool>> done, string because) =>
+        Eventually.TrueAsync(async () =>
+        {
+            await DispatchUntilIdleAsync();
+            return await done();
+        }, because: because);
+
     public Task IntakeAsync(NotificationRequested request) =>
         Consumer.HandleAsync(request, new IncomingEvent(request.EventId, NotificationRequested.Descriptor.FullName, Topics.NotificationRequested, null), CancellationToken.None);
 

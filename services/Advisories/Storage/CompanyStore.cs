@@ -208,7 +208,7 @@ internal sealed class CompanyStore(SqliteDatabase database, TimeProvider time)
             EndpointId = "wh-" + Guid.NewGuid().ToString("N"),
             Url = url,
             Active = true,
-            Secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            Secret = NewSecret(),
             CreatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
         await using var connection = await database.OpenAsync(ct);
@@ -226,7 +226,7 @@ internal sealed class CompanyStore(SqliteDatabase database, TimeProvider time)
     public async Task<(WebhookEndpoint Endpoint, DateTimeOffset? PreviousExpiresAt)> RotateEndpointSecretAsync(string companyId, string endpointId,
         TimeSpan overlap, CancellationToken ct)
     {
-        var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var secret = NewSecret();
         DateTimeOffset? expires = overlap > TimeSpan.Zero ? time.GetUtcNow() + overlap : null;
         await using (var connection = await database.OpenAsync(ct))
         {
@@ -247,6 +247,9 @@ internal sealed class CompanyStore(SqliteDatabase database, TimeProvider time)
         endpoint.Secret = secret;
         return (endpoint, expires);
     }
+
+    /// <summary>A Standard Webhooks signing secret: 32 random bytes as <c>whsec_&lt;base64&gt;</c>.</summary>
+    private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     public async Task<(List<WebhookEndpoint> Endpoints, string Next)> ListEndpointsAsync(string companyId, int pageSize, string pageToken, CancellationToken ct)
     {

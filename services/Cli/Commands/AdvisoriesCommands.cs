@@ -293,7 +293,7 @@ internal static class AdvisoriesCommands
             ctx.Print(parse, response, _ => (["SEQ", "ADVISORY", "ISSUED", "LEVEL", "SITES", "TRAVELLERS", "ACK", "HEADLINE"],
                 response.Advisories.Select(a => new[]
                 {
-                    a.Sequence.ToString(CultureInfo.InvariantCulture), a.AdvisoryId, Time(a.IssuedAt), a.NewLevel == ThreatLevel.Unspecified ? "-" : Num((int)a.NewLevel), Num(a.AffectedSites.Count),
+                    Num(a.Sequence), a.AdvisoryId, Time(a.IssuedAt), a.NewLevel == ThreatLevel.Unspecified ? "-" : Num((int)a.NewLevel), Num(a.AffectedSites.Count),
                     Num(a.AffectedTravellers.Count), a.AcknowledgedAt is not null ? "yes" : a.AcknowledgementRequired ? "AWAITED" : "-", a.Headline.En,
                 })));
         }));
@@ -511,7 +511,7 @@ internal static class AdvisoriesCommands
     // The leg as it is given to `travel add`, so that a listed trip reads the way it was declared.
     private static string LegText(TripLeg l) =>
         l.CountryCode + (l.SubdivisionCode.Length > 0 ? "/" + l.SubdivisionCode : string.Empty)
-        + (l.Location is { } p ? string.Create(CultureInfo.InvariantCulture, $"@{p.Latitude},{p.Longitude}") : string.Empty)
+        + (l.Location is { } p ? "@" + Point(p.Latitude, p.Longitude) : string.Empty)
         + $":{Date(l.FromTime)}..{Date(l.ToTime)}";
 
     private static void PrintSubscriptions(CliContext ctx, ParseResult parse, Google.Protobuf.IMessage message, IEnumerable<Subscription> subs) =>

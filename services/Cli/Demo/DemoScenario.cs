@@ -98,9 +98,9 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
 
         Step($"3. crisis {crisis.CrisisId} declared in {capital.Name} (25 km), wellbeing checks start");
 
-        var sent = await WaitForAlertAsync(country, approvedAt, ct);
-        Step($"4. consular alert: {sent.Targeted} recipients targeted, {sent.Sent} sent (first after {Seconds(sent.FirstSent)}, last after {Seconds(sent.LastSent)} from approval), "
-            + $"{sent.Confirmed} confirmed delivered by an SMS or e-mail receipt or the app");
+        var delivery = await WaitForAlertAsync(country, approvedAt, ct);
+        Step($"4. consular alert: {delivery.Targeted} recipients targeted, {delivery.Sent} sent (first after {Seconds(delivery.FirstSent)}, last after {Seconds(delivery.LastSent)} from approval), "
+            + $"{delivery.Confirmed} confirmed delivered by an SMS or e-mail receipt or the app");
 
         var answers = await AnswerWellbeingAsync(country, approvedAt, ct);
         Step($"5. wellbeing: {answers} registrants answered (one needs help and is escalated to the duty officer)");
@@ -131,7 +131,7 @@ internal sealed class DemoScenario(DemoClients clients, DemoTokens tokens, DemoR
             },
         }, analyst);
         Step($"7. crisis {closed.Crisis.Status}; {country} lowered to {lowered.Assessment.Level} ({clock.Elapsed.TotalSeconds:F1} s since approval)");
-        return new DemoFigures(sent.Targeted, sent.Sent, sent.Confirmed, sent.FirstSent, sent.LastSent, advisories, answers);
+        return new DemoFigures(delivery.Targeted, delivery.Sent, delivery.Confirmed, delivery.FirstSent, delivery.LastSent, advisories, answers);
     }
 
     private async Task<AlertFigures> WaitForAlertAsync(string country, DateTime since, CancellationToken ct)

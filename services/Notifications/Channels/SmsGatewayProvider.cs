@@ -30,7 +30,7 @@ internal sealed class SmsGatewayProvider(IHttpClientFactory httpClients, Notific
         try
         {
             using var response = await client.PostAsJsonAsync(options.SmsGatewayUrl,
-                new SmsSubmission(message.Address.Value, text, DeliveryRules.ProviderReference(message.DeliveryId, message.AddressIndex, message.IdempotencyKey)), cancellationToken);
+                new SmsSubmission(message.Address.Value, text, message.ProviderReference), cancellationToken);
             var code = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {

@@ -24,7 +24,7 @@ internal sealed class SmtpEmailProvider(NotificationsOptions options) : IChannel
         ArgumentNullException.ThrowIfNull(message);
         var mime = new MimeMessage
         {
-            MessageId = $"{DeliveryRules.ProviderReference(message.DeliveryId, message.AddressIndex, message.IdempotencyKey)}@notifications.dcis-crisis",
+            MessageId = $"{message.ProviderReference}@notifications.dcis-crisis",
             Subject = message.Subject,
             Body = new TextPart("plain") { Text = BodyText(message) },
         };

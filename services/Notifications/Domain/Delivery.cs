@@ -8,6 +8,7 @@ namespace Dcis.Crisis.Notifications.Domain;
 public sealed record Address(Channel Channel, string Value);
 
 /// <summary>What a provider is asked to send: one message to one address of one recipient.</summary>
+/// <remarks><see cref="ProviderReference"/> is what the provider is handed it with (SMS client reference, e-mail Message-Id).</remarks>
 public sealed record OutgoingMessage(
     long DeliveryId,
     string IdempotencyKey,
@@ -21,7 +22,11 @@ public sealed record OutgoingMessage(
     string Subject,
     string Body,
     string? ReplyCode,
-    int AddressIndex = 0);
+    int AddressIndex = 0)
+{
+    /// <summary><see cref="DeliveryRules.ProviderReference"/> of this message.</summary>
+    public string ProviderReference => DeliveryRules.ProviderReference(DeliveryId, AddressIndex, IdempotencyKey);
+}
 
 /// <summary>How a provider call ended.</summary>
 public enum SendOutcome

@@ -42,12 +42,8 @@ public sealed class ReceiptTests
             Recipient("reg-only", (Channel.Sms, "+99920000003")),
         ], h.Clock.GetUtcNow()));
 
-        await h.DispatchUntilIdleAsync();
-        await Eventually.TrueAsync(async () =>
-        {
-            await h.DispatchUntilIdleAsync();
-            return await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status IN (3, 4) OR channel = 1") == 3;
-        }, because: "each undelivered SMS moves on, and the second number's SMS is delivered");
+        await h.DispatchUntilAsync(async () => await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status IN (3, 4) OR channel = 1") == 3,
+            "each undelivered SMS moves on, and the second number's SMS is delivered");
 
         Assert.Equal(["anne@example.org"], Assert.Single(await h.MailMessagesAsync()).To);
         // The e-mail it fell back to is reported delivered by the mail sink in turn.
@@ -70,12 +66,8 @@ public sealed class ReceiptTests
             Recipient("reg-mail", (Channel.Email, "anne@example.org")),
         ], h.Clock.GetUtcNow()));
 
-        await h.DispatchUntilIdleAsync();
-        await Eventually.TrueAsync(async () =>
-        {
-            await h.DispatchUntilIdleAsync();
-            return await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status = 3") == 2;
-        }, because: "the bounced e-mail's SMS and the other e-mail are both delivered");
+        await h.DispatchUntilAsync(async () => await h.ScalarAsync("SELECT COUNT(*) FROM deliveries WHERE status = 3") == 2,
+            "the bounced e-mail's SMS and the other e-mail are both delivered");
 
         Assert.Equal((long)Channel.Sms, await h.ScalarAsync("SELECT channel FROM deliveries WHERE recipient_id = 'reg-bounce'"));
         Assert.Equal((long)Channel.Email, await h.ScalarAsync("SELECT channel FROM deliveries WHERE recipient_id = 'reg-mail'"));

@@ -6,11 +6,13 @@ namespace Dcis.Crisis.Shared.Tests.Cli;
 
 public sealed class CliCommandTests
 {
+    private static readonly CrisisCli Cli = new(Path.Combine(AppContext.BaseDirectory, "crisis.dll"));
+
     [Fact]
     public async Task Token_Printed_By_The_Cli_Is_Accepted_By_A_Service()
     {
         await using var host = await ServiceHost.StartAsync(SampleApp.Create);
-        var (exit, token, _) = await CliProcess.RunAsync("token", "--role", "analyst", "--subject", "cli-user", "--data-dir", host.DataDir);
+        var (exit, token, _) = await Cli.RunAsync("token", "--role", "analyst", "--subject", "cli-user", "--data-dir", host.DataDir);
         Assert.Equal(0, exit);
 
         var reply = await new SampleService.SampleServiceClient(host.Channel(token)).EchoAsync(new EchoRequest { Note = "ok" });
@@ -21,7 +23,7 @@ public sealed class CliCommandTests
     public async Task Token_Refuses_An_Unknown_Role()
     {
         using var dir = new TempDirectory();
-        var (exit, _, _) = await CliProcess.RunAsync("token", "--role", "superuser", "--data-dir", dir.Path);
+        var (exit, _, _) = await Cli.RunAsync("token", "--role", "superuser", "--data-dir", dir.Path);
         Assert.Equal(2, exit);
     }
 
@@ -32,7 +34,7 @@ public sealed class CliCommandTests
         const string Token = "token-from-the-environment";
         var environment = new Dictionary<string, string> { ["CRISIS_TOKEN"] = Token };
 
-        var (helpExit, help, _) = await CliProcess.RunAsync(environment, "alerts", "list", "--help");
+        var (helpExit, help, _) = await Cli.RunAsync(environment, "alerts", "list", "--help");
         Assert.Equal(0, helpExit);
         Assert.Contains("--token", help, StringComparison.Ordinal);
         Assert.DoesNotContain(Token, help, StringComparison.Ordinal);
@@ -53,8 +55,8 @@ public sealed class CliCommandTests
         await app.StartAsync();
         using var dir = new TempDirectory();
 
-        await CliProcess.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path);
-        await CliProcess.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path, "--token", "given");
+        await Cli.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path);
+        await Cli.RunAsync(environment, "alerts", "list", "--consular", $"http://127.0.0.1:{port}", "--data-dir", dir.Path, "--token", "given");
 
         Assert.Equal(["Bearer " + Token, "Bearer given"], seen);
     }
@@ -69,7 +71,7 @@ public sealed class CliCommandTests
     public async Task A_Value_The_Cli_Cannot_Read_Is_One_Line_And_Exit_Code_2(string command, string verb, string option1, string value1, string option2, string value2, string expected)
     {
         using var dir = new TempDirectory();
-        var (exit, _, error) = await CliProcess.RunAsync(command, verb, option1, value1, option2, value2,
+        var (exit, _, error) = await Cli.RunAsync(command, verb, option1, value1, option2, value2,
             "--token", "unused", "--advisories", "http://127.0.0.1:9", "--data-dir", dir.Path);
         Assert.Equal(2, exit);
         Assert.Contains(expected, error, StringComparison.Ordinal);

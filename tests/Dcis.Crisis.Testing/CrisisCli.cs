@@ -1,23 +1,25 @@
 using System.Diagnostics;
 
-namespace Dcis.Crisis.Shared.Tests.Cli;
+namespace Dcis.Crisis.Testing;
 
-/// <summary>Runs the built <c>crisis</c> CLI as a process, as a person or a script would.</summary>
-internal static class CliProcess
+/// <summary>Runs the built <c>crisis</c> CLI as a process, as a person or a script would; output and error trimmed.</summary>
+public sealed class CrisisCli(string dllPath)
 {
-    public static Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
+    public Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
         RunAsync(new Dictionary<string, string>(), args);
 
     /// <summary>Runs the CLI with extra environment variables.</summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public async Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(args);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
         }
 
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "crisis.dll"));
+        start.ArgumentList.Add(dllPath);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
