@@ -88,6 +88,9 @@ public sealed class DevSidecarProcess : IAsyncDisposable
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The sidecar process id (benchmarks read its CPU time), 0 when not running.</summary>
+    public int Pid => _process is { HasExited: false } process ? process.Id : 0;
+
     /// <summary>
     /// The built dev sidecar: <c>DEV_SIDECAR_DLL</c> env var, else
     /// <c>deploy/local/DevSidecar/bin/{Debug|Release}/net10.0/dev-sidecar.dll</c> of this repository

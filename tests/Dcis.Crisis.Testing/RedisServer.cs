@@ -47,6 +47,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>True while the server process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The server process id (benchmarks read its CPU time), 0 when not running.</summary>
+    public int Pid => _process is { HasExited: false } process ? process.Id : 0;
+
     /// <summary>The redis-server executable: <c>REDIS_SERVER</c> env var, else /usr/bin/redis-server, else PATH.</summary>
     public static string Executable =>
         Environment.GetEnvironmentVariable("REDIS_SERVER") is { Length: > 0 } configured ? configured

@@ -231,6 +231,8 @@ for (var n = 0; n < smallChanges; n++)
 // The same changes back to back (the next one as soon as the advisory is on the stream, the
 // outboxes' publishes of the last one still running), against the back-to-back raw round trip.
 var hotLatencies = new List<double>();
+var cpu = new CpuMeter([("bench+services", Environment.ProcessId), ("threat-levels sidecar", tlSidecar.Pid), ("advisories sidecar", advSidecar.Pid), ("redis", redis.Pid), ("stream clients", childClients?.Pid ?? Environment.ProcessId)]);
+cpu.Start();
 var allocatedBefore = GC.GetTotalAllocatedBytes();
 for (var n = 0; n < smallChanges; n++)
 {
@@ -241,6 +243,7 @@ for (var n = 0; n < smallChanges; n++)
 }
 
 var allocatedPerChange = (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)smallChanges / 1024;
+var cpuPerChange = cpu.PerChange(smallChanges);
 var gcDuringB = $"{(GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds:F0} ms paused, {GC.CollectionCount(0) - gen0Before} gen0 / {GC.CollectionCount(2) - gen2Before} gen2 collections";
 
 // Then traced passes, for the per-hop decomposition only: an ActivityListener that records every
@@ -295,6 +298,7 @@ Console.WriteLine($"   p99 / raw Redis XADD->XREADGROUP BLOCK p99 (the transport
 var hot = Stats.Of(hotLatencies);
 Console.WriteLine($"   back to back: {hot.N}/{smallChanges} changes, p50 {hot.P50:F1} ms, p99 {hot.P99:F1} ms, max {hot.Max:F1} ms; p99 / raw PUBLISH->SUBSCRIBE back-to-back p99 = {hot.P99 / baseline.P99:N1}x");
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
+Console.WriteLine($"   back to back, {cpuPerChange}");
 Console.WriteLine($"   GC in this process during B: {gcDuringB}; {allocatedPerChange:F0} KB allocated per back-to-back change (both services and this bench)");
 HopRecorder.PrintPass("traced pass", hops);
 HopRecorder.PrintPass("traced pass back to back", hotHops);
