@@ -24,6 +24,10 @@ internal static class AdvisoriesRegistration
 
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<Outbox>();
+        // Advisories' events (advisory-issued for the dashboard, notification-requested for e-mail)
+        // go out after the advisory is already on the company's stream: a few milliseconds of linger
+        // lets a burst of changes go out as one bulk publish per topic, off the CPU the next change needs.
+        services.AddSingleton(new OutboxRelayOptions { Linger = TimeSpan.FromMilliseconds(2), MaxLinger = TimeSpan.FromMilliseconds(20) });
         services.AddHostedService<OutboxRelay>();
 
         services.AddSingleton(new MeasuresCatalogue(builder.Configuration));

@@ -10,14 +10,12 @@ namespace Dcis.Crisis.Advisories.Storage;
 /// 1-100 ms between retries; the connection stays open (no pool round trip and pragmas per
 /// event); and it never runs the WAL checkpoint inside a commit (<c>wal_autocheckpoint=0</c>):
 /// <see cref="WalCheckpointer"/> does that in the background, off the path to the streams.
-/// The issuer's statements are prepared once per connection and kept (<see cref="Lease.Command"/>),
-/// instead of being parsed and planned again for every event.
+/// The issuer's statements are prepared once per connection and kept (<see cref="KeptStatements"/>).
 /// </summary>
 internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer checkpointer) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
-    private SqliteConnection? _connection;
+    private KeptStatements? _kept;
 
     /// <summary>Waits for the gate and returns the open connection; dispose the lease to release it.</summary>
     public async Task<Lease> AcquireAsync(CancellationToken cancellationToken)
@@ -25,8 +23,8 @@ internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer 
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            _connection ??= await OpenAsync(cancellationToken);
-            return new Lease(this, _connection);
+            _kept ??= new KeptStatements(await OpenAsync(cancellationToken));
+            return new Lease(this, _kept);
         }
         catch
         {
@@ -38,12 +36,8 @@ internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer 
     public async ValueTask DisposeAsync()
     {
         await _gate.WaitAsync();
-        DropStatements();
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-            _connection = null;
-        }
+        _kept?.Dispose();
+        _kept = null;
 
         _gate.Release();
         _gate.Dispose();
@@ -69,54 +63,20 @@ internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer 
     private void Release()
     {
         // A rolled-back transaction leaves the connection usable; a closed one is reopened next time.
-        if (_connection is { State: not System.Data.ConnectionState.Open })
+        if (_kept is { IsOpen: false })
         {
-            DropStatements();
-            _connection.Dispose();
-            _connection = null;
+            _kept.Dispose();
+            _kept = null;
         }
 
         checkpointer.Request();
         _gate.Release();
     }
 
-    private SqliteCommand Statement(SqliteConnection connection, string sql, SqliteTransaction transaction, (string Name, object? Value)[] parameters)
-    {
-        if (!_statements.TryGetValue(sql, out var command))
-        {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, _) in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
-
-            _statements[sql] = command;
-        }
-
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters[name].Value = value ?? DBNull.Value;
-        }
-
-        return command;
-    }
-
-    private void DropStatements()
-    {
-        foreach (var command in _statements.Values)
-        {
-            command.Dispose();
-        }
-
-        _statements.Clear();
-    }
-
     /// <summary>The connection while the gate is held.</summary>
-    internal sealed class Lease(IssuerConnection owner, SqliteConnection connection) : IDisposable
+    internal sealed class Lease(IssuerConnection owner, KeptStatements kept) : IDisposable
     {
-        public SqliteConnection Connection { get; } = connection;
+        public SqliteConnection Connection => kept.Connection;
 
         /// <summary>
         /// The connection's kept statement for this SQL (prepared on first use, then reused), with the
@@ -124,7 +84,7 @@ internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer 
         /// dispose its readers before the next use of the same SQL.
         /// </summary>
         public SqliteCommand Command(string sql, SqliteTransaction transaction, params (string Name, object? Value)[] parameters) =>
-            owner.Statement(Connection, sql, transaction, parameters);
+            kept.Command(sql, transaction, parameters);
 
         public void Dispose() => owner.Release();
     }

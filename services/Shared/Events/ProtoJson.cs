@@ -30,10 +30,22 @@ public static class ProtoJson
             return Parser.Parse<T>(string.Empty);
         }
 
+        if (utf8Json.Count <= SmallEvent)
+        {
+            // An event of a few hundred bytes (the usual case) is decoded to its text at once: a
+            // StreamReader would allocate 12 KB of byte and char buffers to read it.
+            var bytes = utf8Json.AsSpan();
+            return Parser.Parse<T>(Encoding.UTF8.GetString(bytes.StartsWith(Utf8Bom) ? bytes[Utf8Bom.Length..] : bytes));
+        }
+
         using var stream = new MemoryStream(utf8Json.Array, utf8Json.Offset, utf8Json.Count, writable: false);
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096);
         return Parser.Parse<T>(reader);
     }
+
+    private const int SmallEvent = 16 * 1024;
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     /// <summary>Parses proto JSON for a runtime descriptor.</summary>
     public static IMessage Parse(MessageDescriptor descriptor, string json)

@@ -73,8 +73,11 @@ public sealed class OutboxTests : IDisposable
         await tx.CommitAsync();
     }
 
-    private OutboxRelay Relay(IEventPublisher publisher, OutboxSignal signal, TimeSpan? poll = null, long maxBatchBytes = 3 * 1024 * 1024) =>
-        new(_db, publisher, signal, NullLogger<OutboxRelay>.Instance, new OutboxRelayOptions { PollInterval = poll ?? TimeSpan.FromHours(1), MaxBatchBytes = maxBatchBytes });
+    private OutboxRelay Relay(IEventPublisher publisher, OutboxSignal signal, TimeSpan? poll = null, long maxBatchBytes = 3 * 1024 * 1024, TimeSpan linger = default) =>
+        new(_db, publisher, signal, NullLogger<OutboxRelay>.Instance, new OutboxRelayOptions
+        {
+            PollInterval = poll ?? TimeSpan.FromHours(1), MaxBatchBytes = maxBatchBytes, Linger = linger, MaxLinger = TimeSpan.FromSeconds(30),
+        });
 
     [Fact]
     public async Task Batches_Are_Capped_By_Size_So_A_Bulk_Publish_Stays_Under_The_Sidecar_Limit()
@@ -159,5 +162,61 @@ public sealed class OutboxTests : IDisposable
 
         await Eventually.TrueAsync(() => publisher.Published.Any(e => e.EventId == "late"));
         await relay.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_Row_Committed_While_A_Batch_Is_Published_Stays_Unsent_For_The_Next_Pass()
+    {
+        await CommitEventsAsync("a", "b");
+        var publisher = new CommittingPublisher(() => CommitEventsAsync("during"));
+        using var signal = new OutboxSignal();
+        var relay = Relay(publisher, signal);
+
+        Assert.Equal(2, await relay.PublishPendingAsync(CancellationToken.None));
+        Assert.Equal(["a", "b"], publisher.Published.Select(e => e.EventId).ToArray());
+
+        // Marking the batch sent left the row that was committed meanwhile alone.
+        Assert.Equal(1, await relay.PublishPendingAsync(CancellationToken.None));
+        Assert.Equal(["a", "b", "during"], publisher.Published.Select(e => e.EventId).ToArray());
+    }
+
+    [Fact]
+    public async Task With_A_Linger_A_Burst_Of_Commits_Goes_Out_In_One_Publish()
+    {
+        await _db.MigrateAsync(Outbox.Schema, CancellationToken.None);
+        var publisher = new RecordingPublisher();
+        using var signal = new OutboxSignal();
+        var outbox = new Outbox(signal);
+        using var relay = Relay(publisher, signal, linger: TimeSpan.FromSeconds(2));
+        await relay.StartAsync(CancellationToken.None);
+        await Task.Delay(200);
+
+        foreach (var id in new[] { "a", "b", "c", "d" })
+        {
+            await CommitEventsAsync(id);
+            outbox.NotifyCommitted();
+        }
+
+        await Eventually.TrueAsync(() => publisher.Published.Count == 4, TimeSpan.FromSeconds(30));
+        Assert.Equal([4], publisher.CallSizes.ToArray());
+        await relay.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>A publisher during whose call another transaction commits an event (a request handler running beside the relay).</summary>
+    private sealed class CommittingPublisher(Func<Task> commit) : IEventPublisher
+    {
+        private bool _committed;
+
+        public List<OutgoingEvent> Published { get; } = [];
+
+        public async Task PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
+        {
+            Published.AddRange(events);
+            if (!_committed)
+            {
+                _committed = true;
+                await commit();
+            }
+        }
     }
 }
