@@ -99,13 +99,24 @@ public static class CrisisHostingExtensions
 
     private static void AddCrisisTelemetry(this WebApplicationBuilder builder, string appId)
     {
+        var traceFile = builder.Configuration["CRISIS_TRACE_FILE"];
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(appId))
-            .WithTracing(t => t
-                .AddSource(CrisisTelemetry.Name)
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/healthz", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation()
-                .AddGrpcClientInstrumentation())
+            .WithTracing(t =>
+            {
+                t.AddSource(CrisisTelemetry.Name)
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/healthz", StringComparison.Ordinal))
+                    .AddHttpClientInstrumentation()
+                    .AddGrpcClientInstrumentation();
+                if (!otlp && string.IsNullOrEmpty(traceFile))
+                {
+                    // No exporter, so nobody reads the spans: they are still created, so the trace context
+                    // (the traceparent of every CloudEvent, the trace id of every log entry) goes on, but not
+                    // recorded, which spares every request and call its tags and timings.
+                    t.SetSampler(new PropagateOnlySampler());
+                }
+            })
             .WithMetrics(m => m
                 .AddMeter(CrisisTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
@@ -115,14 +126,20 @@ public static class CrisisHostingExtensions
             l.IncludeScopes = true;
             l.IncludeFormattedMessage = true;
         });
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlp)
         {
             otel.UseOtlpExporter();
         }
 
-        if (builder.Configuration["CRISIS_TRACE_FILE"] is { Length: > 0 } traceFile)
+        if (!string.IsNullOrEmpty(traceFile))
         {
             otel.WithTracing(t => t.AddProcessor(new SimpleActivityExportProcessor(new FileSpanExporter(traceFile, appId))));
         }
     }
+}
+
+/// <summary>Samples nothing but keeps every span's context, so that traces still propagate.</summary>
+internal sealed class PropagateOnlySampler : Sampler
+{
+    public override SamplingResult ShouldSample(in SamplingParameters samplingParameters) => new(SamplingDecision.Drop);
 }
