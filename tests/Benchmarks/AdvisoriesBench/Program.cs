@@ -45,6 +45,19 @@ Console.WriteLine($"raw Redis XADD->XREADGROUP BLOCK round trip: p50 {streamBase
 var isolatedBefore = await RedisRoundTripAsync(redis, 500, idleBefore: TimeSpan.FromMilliseconds(20));
 Console.WriteLine($"raw Redis PUBLISH->subscriber, one isolated message after 20 ms idle: p50 {isolatedBefore.P50:F3} ms, p99 {isolatedBefore.P99:F3} ms, max {isolatedBefore.Max:F3} ms (n={isolatedBefore.N})");
 
+// --- The floor: the same hops with no service work (see FloorChain), after a warm-up for the new
+// sidecars' JIT; back to back, and one event at a time after 20 ms idle. ---
+Stats floorHot, floorIsolated;
+await using (var floor = await FloorChain.StartAsync(resources.Path))
+{
+    await floor.RoundTripsAsync(10_000);
+    floorHot = Stats.Of(await floor.RoundTripsAsync(2_000));
+    floorIsolated = Stats.Of(await floor.RoundTripsAsync(300, TimeSpan.FromMilliseconds(20)));
+}
+
+Console.WriteLine($"floor (publish through a dev sidecar -> Redis -> dev sidecar -> HTTP POST to a bare app -> gRPC stream message; no service work): back to back p50 {floorHot.P50:F3} ms, p99 {floorHot.P99:F3} ms; after 20 ms idle p50 {floorIsolated.P50:F3} ms, p99 {floorIsolated.P99:F3} ms");
+Console.WriteLine($"   floor p99 / raw p99, back to back: {floorHot.P99 / baseline.P99:N1}x PUBLISH->SUBSCRIBE, {floorHot.P99 / streamBaseline.P99:N1}x XADD->XREADGROUP");
+
 // --- The system: threat-levels and advisories, each with its dev sidecar, over the same Redis. ---
 var quiet = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" };
 var tlPort = FreePort.Next();
@@ -297,6 +310,7 @@ Console.WriteLine($"   B p99 / raw PUBLISH->SUBSCRIBE p99 measured before the sy
 Console.WriteLine($"   p99 / raw Redis XADD->XREADGROUP BLOCK p99 (the transport used) = {small.P99 / streamBaseline.P99:N1}x");
 var hot = Stats.Of(hotLatencies);
 Console.WriteLine($"   back to back: {hot.N}/{smallChanges} changes, p50 {hot.P50:F1} ms, p99 {hot.P99:F1} ms, max {hot.Max:F1} ms; p99 / raw PUBLISH->SUBSCRIBE back-to-back p99 = {hot.P99 / baseline.P99:N1}x");
+Console.WriteLine($"   against the floor (same hops, no service work): back to back p50 {hot.P50 / floorHot.P50:N1}x, p99 {hot.P99 / floorHot.P99:N1}x; isolated p50 {small.P50 / floorIsolated.P50:N1}x, p99 {small.P99 / floorIsolated.P99:N1}x");
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
 Console.WriteLine($"   back to back, {cpuPerChange}");
 Console.WriteLine($"   GC in this process during B: {gcDuringB}; {allocatedPerChange:F0} KB allocated per back-to-back change (both services and this bench)");
