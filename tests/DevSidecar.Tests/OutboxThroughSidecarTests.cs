@@ -73,6 +73,7 @@ public sealed class OutboxFlowFixture : IAsyncLifetime, IDisposable
 
     private readonly TempDirectory _dir = new("outbox-flow");
     private readonly OutboxSignal _signal = new();
+    private SidecarPublishChannel? _direct;
     private WebApplication? _app;
 
     public RedisServer Redis { get; private set; } = null!;
@@ -127,7 +128,9 @@ public sealed class OutboxFlowFixture : IAsyncLifetime, IDisposable
             .UseHttpEndpoint(Publisher.HttpEndpoint)
             .UseDaprApiToken(PublisherToken)
             .Build();
-        Relay = new OutboxRelay(PublisherDb, new DaprEventPublisher(Client), _signal, NullLogger<OutboxRelay>.Instance,
+        // Single events go through the publisher's own PublishEvent channel, bulk ones through DaprClient: both carry the token.
+        _direct = new SidecarPublishChannel(Publisher.GrpcEndpoint, PublisherToken);
+        Relay = new OutboxRelay(PublisherDb, new DaprEventPublisher(Client, _direct), _signal, NullLogger<OutboxRelay>.Instance,
             new OutboxRelayOptions { PollInterval = TimeSpan.FromHours(1) });
 
         var port = FreePort.Next();
@@ -209,6 +212,7 @@ public sealed class OutboxFlowFixture : IAsyncLifetime, IDisposable
         }
 
         Client.Dispose();
+        _direct?.Dispose();
         await Subscriber.DisposeAsync();
         if (_app is not null)
         {

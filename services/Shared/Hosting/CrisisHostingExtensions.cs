@@ -67,6 +67,7 @@ public static class CrisisHostingExtensions
 
         builder.Services.AddCrisisAuthentication(builder.Configuration, options);
         builder.Services.AddDaprClient();
+        builder.Services.AddSingleton(sp => SidecarPublishChannel.From(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()));
         builder.Services.AddSingleton<IEventPublisher, DaprEventPublisher>();
         builder.AddCrisisTelemetry(appId);
         return options;
