@@ -68,7 +68,7 @@ internal sealed class AdvisoryIssuer(
             var tx = new Sql(lease, transaction);
             activity?.AddEvent(new ActivityEvent("transaction begun"));
             string? resumeAfter = null;
-            if (!await Inbox.TryRecordAsync(transaction, consumer, eventId, cancellationToken))
+            if (!await Inbox.TryRecordAsync(lease.Kept, transaction, consumer, eventId, cancellationToken))
             {
                 // Seen before: done, unless a crash interrupted its batches (then resume them).
                 resumeAfter = await ReadProgressAsync(tx, consumer, eventId, cancellationToken);
@@ -472,7 +472,7 @@ internal sealed class AdvisoryIssuer(
             issued.Add(advisory);
         }
 
-        await Outbox.AddRangeAsync(tx.Transaction, events, ct);
+        await Outbox.AddRangeAsync(tx.Lease.Kept, tx.Transaction, events, ct);
     }
 
     /// <summary>The issuer connection's kept statements, in the current transaction.</summary>

@@ -78,6 +78,9 @@ internal sealed class IssuerConnection(SqliteDatabase database, WalCheckpointer 
     {
         public SqliteConnection Connection => kept.Connection;
 
+        /// <summary>The connection's kept statements, for shared helpers (inbox, outbox) that take them.</summary>
+        public KeptStatements Kept => kept;
+
         /// <summary>
         /// The connection's kept statement for this SQL (prepared on first use, then reused), with the
         /// transaction and parameter values set. Owned by the connection: do not dispose it, and

@@ -578,7 +578,7 @@ internal sealed class DeliveryStore(SqliteDatabase database) : IDisposable
     /// <summary>Publishes the trail rows after the cursor as NotificationStatusChanged events (grouped by source,
     /// many updates per event) through the outbox and moves the cursor, in one transaction. Returns the rows published.
     /// The events' JSON is written straight from the rows (<see cref="StatusEventJson"/>), the same text
-    /// <see cref="Outbox.AddRangeAsync"/> would store for the messages, in the same outbox row shape.</summary>
+    /// <see cref="Outbox.AddRangeAsync(Microsoft.Data.Sqlite.SqliteTransaction, IEnumerable{ValueTuple{string, string, Google.Protobuf.IMessage}}, CancellationToken)"/> would store for the messages, in the same outbox row shape.</summary>
     /// <remarks>The rows are read and formatted outside this process's write turn, in a read transaction (a WAL
     /// snapshot): trail ids grow with each commit (one writer at a time), so the snapshot holds every row up to the
     /// last one it read. The turn is taken only to write the events and move the cursor, after checking that the

@@ -25,9 +25,19 @@ public static class Inbox
     public static async Task<bool> TryRecordAsync(SqliteTransaction transaction, string consumer, string eventId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        await using var command = transaction.Connection!.Command(
-            "INSERT OR IGNORE INTO inbox(consumer, event_id, processed_at) VALUES ($c, $id, $at)",
-            transaction, ("$c", consumer), ("$id", eventId), ("$at", DateTimeOffset.UtcNow.ToString("O")));
+        await using var command = transaction.Connection!.Command(RecordSql, transaction, Values(consumer, eventId));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
+
+    /// <summary>As <see cref="TryRecordAsync(SqliteTransaction, string, string, CancellationToken)"/>, with the statement kept on the connection.</summary>
+    public static async Task<bool> TryRecordAsync(KeptStatements kept, SqliteTransaction transaction, string consumer, string eventId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        return await kept.Command(RecordSql, transaction, Values(consumer, eventId)).ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    private const string RecordSql = "INSERT OR IGNORE INTO inbox(consumer, event_id, processed_at) VALUES ($c, $id, $at)";
+
+    private static (string, object?)[] Values(string consumer, string eventId) =>
+        [("$c", consumer), ("$id", eventId), ("$at", DateTimeOffset.UtcNow.ToString("O"))];
 }

@@ -39,21 +39,37 @@ public sealed class Outbox(OutboxSignal signal)
     public static async Task AddRangeAsync(SqliteTransaction transaction, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        await using var command = transaction.Connection!.Command(InsertSql, transaction, Row(default));
+        await InsertAsync(command, events, cancellationToken);
+    }
+
+    /// <summary>As <see cref="AddRangeAsync(SqliteTransaction, IEnumerable{ValueTuple{string, string, IMessage}}, CancellationToken)"/>,
+    /// with the statement kept on the connection (a writer that adds events for every request).</summary>
+    public static Task AddRangeAsync(KeptStatements kept, SqliteTransaction transaction, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        return InsertAsync(kept.Command(InsertSql, transaction, Row(default)), events, cancellationToken);
+    }
+
+    private static async Task InsertAsync(SqliteCommand command, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(events);
-        await using var command = transaction.Connection!.Command(
-            InsertSql, transaction, ("$id", ""), ("$topic", ""), ("$type", ""), ("$data", ""), ("$trace", null), ("$at", ""));
         foreach (var (topic, eventId, message) in events)
         {
-            var e = OutgoingEvent.From(topic, eventId, message);
-            command.Parameters["$id"].Value = e.EventId;
-            command.Parameters["$topic"].Value = e.Topic;
-            command.Parameters["$type"].Value = e.Type;
-            command.Parameters["$data"].Value = e.JsonData;
-            command.Parameters["$trace"].Value = (object?)e.TraceParent ?? DBNull.Value;
-            command.Parameters["$at"].Value = DateTimeOffset.UtcNow.ToString("O");
+            foreach (var (name, value) in Row(OutgoingEvent.From(topic, eventId, message)))
+            {
+                command.Parameters[name].Value = value ?? DBNull.Value;
+            }
+
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
+
+    private static (string Name, object? Value)[] Row(OutgoingEvent? e) =>
+    [
+        ("$id", e?.EventId ?? ""), ("$topic", e?.Topic ?? ""), ("$type", e?.Type ?? ""), ("$data", e?.JsonData ?? ""),
+        ("$trace", e?.TraceParent), ("$at", DateTimeOffset.UtcNow.ToString("O")),
+    ];
 
     /// <summary>Tells the relay that rows were committed, so it publishes now rather than at its next poll.
     /// Call after the transaction commits.</summary>
