@@ -273,3 +273,24 @@ internal sealed class CpuMeter(IReadOnlyList<(string Name, int Pid)> processes)
         }
     }
 }
+
+/// <summary>Round trips sampled one after another, the way the baselines and the floor take them.</summary>
+internal static class RoundTrips
+{
+    /// <summary>Runs <paramref name="roundTrip"/> <paramref name="n"/> times, each after <paramref name="idleBefore"/> of nothing if given.</summary>
+    public static async Task<List<double>> RepeatAsync(Func<Task<double>> roundTrip, int n, TimeSpan idleBefore = default)
+    {
+        var latencies = new List<double>(n);
+        for (var i = 0; i < n; i++)
+        {
+            if (idleBefore > TimeSpan.Zero)
+            {
+                await Task.Delay(idleBefore);
+            }
+
+            latencies.Add(await roundTrip());
+        }
+
+        return latencies;
+    }
+}

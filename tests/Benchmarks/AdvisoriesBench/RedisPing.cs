@@ -46,21 +46,7 @@ internal sealed class RedisPing : IAsyncDisposable
     }
 
     /// <summary><paramref name="n"/> round trips, one after another, each after <paramref name="idleBefore"/> of nothing if given.</summary>
-    public async Task<List<double>> RoundTripsAsync(int n, TimeSpan idleBefore = default)
-    {
-        var latencies = new List<double>(n);
-        for (var i = 0; i < n; i++)
-        {
-            if (idleBefore > TimeSpan.Zero)
-            {
-                await Task.Delay(idleBefore);
-            }
-
-            latencies.Add(await RoundTripAsync());
-        }
-
-        return latencies;
-    }
+    public Task<List<double>> RoundTripsAsync(int n, TimeSpan idleBefore = default) => RoundTrips.RepeatAsync(RoundTripAsync, n, idleBefore);
 
     public async ValueTask DisposeAsync()
     {
