@@ -4,9 +4,9 @@ namespace Dcis.Crisis.Shared.Storage;
 
 /// <summary>
 /// The statements of one long-lived connection, prepared on first use and kept: a hot path that
-/// runs the same SQL for every event would otherwise parse and plan it again each time, and leave a
-/// command and its native statement handles to the finalizer (which makes every gen-0 collection
-/// promote them). One user at a time; the owner serialises access.
+/// runs the same SQL for every event would otherwise parse and plan it again each time, and allocate
+/// a command, its parameters and its native statement handles for each use. One user at a time; the
+/// owner serialises access.
 /// </summary>
 public sealed class KeptStatements(SqliteConnection connection) : IDisposable
 {

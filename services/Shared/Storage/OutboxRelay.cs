@@ -41,7 +41,11 @@ public sealed class OutboxRelay(
     private readonly SemaphoreSlim _pass = new(1, 1);
     private KeptStatements? _kept;
 
-    /// <summary>Publishes every unsent row now; returns how many were published. Used by the loop and by tests.</summary>
+    /// <summary>
+    /// Publishes the unsent rows committed before the call; returns how many were published. Rows committed
+    /// while it runs are left for the next call (in the loop, their commit signal brings it). Used by the loop
+    /// and by tests.
+    /// </summary>
     public async Task<int> PublishPendingAsync(CancellationToken cancellationToken)
     {
         await _pass.WaitAsync(cancellationToken);
