@@ -16,7 +16,8 @@ using StackExchange.Redis;
 
 // Usage: dotnet run -c Release --project tests/Benchmarks/AdvisoriesBench [-- companies sitesPerCompany smallChanges warmUpChanges]
 // (defaults 10000 5 500 300)
-// (BENCH_CLIENTS=inproc: the 10,000 stream clients in this process instead of a process of their own)
+// (BENCH_CLIENTS=inproc: the 10,000 stream clients in this process instead of a process of their own;
+// BENCH_PROFILE_CHANGES=N: N uncounted back-to-back changes after B's, for a profiler)
 if (args.Length > 0 && args[0] == "clients")
 {
     return await StreamClients.RunChildAsync(args[1..]);
@@ -259,6 +260,21 @@ var allocatedPerChange = (GC.GetTotalAllocatedBytes() - allocatedBefore) / (doub
 var cpuPerChange = cpu.PerChange(smallChanges);
 var gcDuringB = $"{(GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds:F0} ms paused, {GC.CollectionCount(0) - gen0Before} gen0 / {GC.CollectionCount(2) - gen2Before} gen2 collections";
 
+// BENCH_PROFILE_CHANGES=N: N more back-to-back changes, not counted, between two printed lines,
+// for a profiler attached meanwhile (perf record -a, dotnet-trace).
+if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_PROFILE_CHANGES"), out var profiled) && profiled > 0)
+{
+    Console.WriteLine("profile window: start");
+    var profileStart = Stopwatch.StartNew();
+    for (var n = 0; n < profiled; n++)
+    {
+        await SmallChangeAsync(warmedUp + smallChanges + smallChanges + n);
+    }
+
+    Console.WriteLine($"profile window: end, {profiled} changes in {profileStart.Elapsed.TotalSeconds:F1} s");
+    warmedUp += profiled;
+}
+
 // Then traced passes, for the per-hop decomposition only: an ActivityListener that records every
 // span of both services, and a passive XREAD on the topic's stream, add work of their own. One pass
 // with B's isolated changes, one with them back to back; milestones are read after each pass, once
@@ -314,6 +330,7 @@ Console.WriteLine($"   against the floor (same hops, no service work): back to b
 Console.WriteLine($"   ARCHITECTURE target 3x + 20 ms = {3 * baseline.P99 + 20:F1} ms");
 Console.WriteLine($"   back to back, {cpuPerChange}");
 Console.WriteLine($"   GC in this process during B: {gcDuringB}; {allocatedPerChange:F0} KB allocated per back-to-back change (both services and this bench)");
+Console.WriteLine($"   advisories WAL file: {new FileInfo(advisories.App.Services.GetRequiredService<SqliteDatabase>().Path + "-wal").Length / 1048576.0:F0} MB (its largest extent since the run started)");
 HopRecorder.PrintPass("traced pass", hops);
 HopRecorder.PrintPass("traced pass back to back", hotHops);
 
