@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Dapr;
 using Dapr.Client;
 using Dcis.Crisis.Events.V1;
@@ -261,6 +262,33 @@ public sealed class OutboxThroughSidecarTests(OutboxFlowFixture fx) : IClassFixt
         Assert.Equal(eventIds.Order(), received.Select(r => r.Id).Order());
         Assert.All(received, r => Assert.Equal("dcis.crisis.events.v1.CrisisClosed", r.Type));
         await Eventually.TrueAsync(async () => await fx.PendingAsync() == 0, because: "every entry acknowledged");
+    }
+
+    [Fact]
+    public async Task EventsOfManyTraces_RelayedInOnePass_EachArriveInTheTraceThatCausedThem()
+    {
+        // One relay pass publishes these four in one bulk call (one topic): each entry's own traceparent
+        // override must survive it, or every delivery would join the bulk request's trace.
+        var crises = Enumerable.Range(0, 4).Select(_ => NewCrisis()).ToArray();
+        var traces = new List<string>();
+        var eventIds = new List<string>();
+        foreach (var crisis in crises)
+        {
+            using var change = new Activity("change").SetIdFormat(ActivityIdFormat.W3C).Start();
+            traces.Add(change.TraceId.ToHexString());
+            eventIds.AddRange(await fx.CommitAsync(crisis));
+        }
+
+        Assert.Equal(4, traces.Distinct().Count());
+        Assert.Equal(4, await fx.Relay.PublishPendingAsync(CancellationToken.None));
+        await Eventually.TrueAsync(async () => (await Task.WhenAll(crises.Select(fx.AppliedAsync))).All(a => a.Count == 1), because: "every event applied");
+
+        for (var i = 0; i < crises.Length; i++)
+        {
+            var received = Assert.Single(fx.State.Received, r => r.Id == eventIds[i]);
+            Assert.NotNull(received.TraceParent);
+            Assert.Equal(traces[i], ActivityContext.Parse(received.TraceParent, null).TraceId.ToHexString());
+        }
     }
 
     [Fact]

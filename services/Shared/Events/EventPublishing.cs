@@ -32,8 +32,11 @@ public interface IEventPublisher
 
 /// <summary>
 /// Publishes through the Dapr sidecar. A single event goes through PublishEvent with CloudEvent
-/// overrides (on <see cref="SidecarPublishChannel"/> when there is one); several events of one topic
-/// and trace go in one bulk publish as ready-made CloudEvents, so a 100-batch fan-out is one call, not a hundred.
+/// overrides. Several events of one topic go in one bulk publish, so a 100-batch fan-out is one call,
+/// not a hundred: with a <see cref="SidecarPublishChannel"/>, one call per topic whatever their traces
+/// (each entry carries its own id, type and traceparent overrides); through DaprClient alone, one call
+/// per topic and trace (its bulk entries are ready-made CloudEvents, whose trace the runtime overwrites
+/// with the request's).
 /// </summary>
 public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? direct = null) : IEventPublisher
 {
@@ -41,6 +44,16 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
     public async Task PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
+        if (direct is not null)
+        {
+            foreach (var group in events.GroupBy(e => e.Topic))
+            {
+                await PublishDirectAsync(direct, group.Key, group.ToList(), cancellationToken);
+            }
+
+            return;
+        }
+
         foreach (var group in events.GroupBy(e => (e.Topic, e.TraceParent)))
         {
             // Re-enter the trace of the originating request, so the sidecar's envelope carries it.
@@ -49,22 +62,7 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
             if (batch.Count == 1)
             {
                 var e = batch[0];
-                var metadata = new Dictionary<string, string>
-                {
-                    ["cloudevent.id"] = e.EventId,
-                    ["cloudevent.type"] = e.Type,
-                };
-                AddTraceParent(metadata, e.TraceParent);
-                var data = System.Text.Encoding.UTF8.GetBytes(e.JsonData);
-                if (direct is not null)
-                {
-                    await direct.PublishAsync(Topics.PubSub, e.Topic, data, "application/json", metadata, cancellationToken);
-                }
-                else
-                {
-                    await dapr.PublishByteEventAsync(Topics.PubSub, e.Topic, data, "application/json", metadata, cancellationToken);
-                }
-
+                await dapr.PublishByteEventAsync(Topics.PubSub, e.Topic, System.Text.Encoding.UTF8.GetBytes(e.JsonData), "application/json", Overrides(e), cancellationToken);
                 continue;
             }
 
@@ -89,6 +87,43 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
         }
     }
 
+    /// <summary>
+    /// One topic's events on the sidecar's own channel: PublishEvent for one, else one bulk publish whose
+    /// entries each carry their overrides, so that a relay pass gathering the advisories of many changes
+    /// (many traces) costs one call and one sidecar request instead of one per event.
+    /// </summary>
+    private static async Task PublishDirectAsync(SidecarPublishChannel direct, string topic, List<OutgoingEvent> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 1)
+        {
+            var e = batch[0];
+            using var single = StartPublishActivity(topic, e.TraceParent);
+            await direct.PublishAsync(Topics.PubSub, topic, System.Text.Encoding.UTF8.GetBytes(e.JsonData), "application/json", Overrides(e), cancellationToken);
+            return;
+        }
+
+        using var activity = StartBulkPublishActivity(topic, batch);
+        var entries = batch.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.JsonData), (IReadOnlyDictionary<string, string>)Overrides(e))).ToList();
+        var failed = await direct.BulkPublishAsync(Topics.PubSub, topic, entries, "application/json", cancellationToken);
+        if (failed.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"bulk publish to {topic}: {failed.Count} of {batch.Count} entries failed: {failed[0].Error}");
+        }
+    }
+
+    /// <summary>The CloudEvent overrides of one event: its id and type, and the trace that caused it.</summary>
+    private static Dictionary<string, string> Overrides(OutgoingEvent e)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["cloudevent.id"] = e.EventId,
+            ["cloudevent.type"] = e.Type,
+        };
+        AddTraceParent(metadata, e.TraceParent);
+        return metadata;
+    }
+
     // The stored traceparent travels as an explicit override too: when the originating request was
     // not sampled, no publish span exists to carry it, and the delivery would lose its trace link.
     private static void AddTraceParent(Dictionary<string, string> metadata, string? traceParent)
@@ -107,6 +142,26 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
         activity?.SetTag("messaging.destination.name", topic);
         return activity;
     }
+
+    // A batch spans many traces: its one span links to each (OpenTelemetry's messaging convention for
+    // batches) instead of joining one of them; the deliveries still continue each event's own trace.
+    private static Activity? StartBulkPublishActivity(string topic, List<OutgoingEvent> batch)
+    {
+        var links = new List<ActivityLink>();
+        foreach (var traceParent in batch.Select(e => e.TraceParent).Distinct())
+        {
+            if (ActivityContext.TryParse(traceParent, null, out var context))
+            {
+                links.Add(new ActivityLink(context));
+            }
+        }
+
+        var activity = CrisisTelemetry.ActivitySource.StartActivity($"{topic} publish", ActivityKind.Producer, default(ActivityContext), links: links);
+        activity?.SetTag("messaging.system", "dapr");
+        activity?.SetTag("messaging.destination.name", topic);
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
+        return activity;
+    }
 }
 
 /// <summary>
@@ -121,6 +176,7 @@ public sealed class SidecarPublishChannel : IDisposable
     private readonly GrpcChannel _channel;
     private readonly Autogen.Dapr.DaprClient _client;
     private readonly Metadata _headers;
+    private volatile bool _alphaOnly;
 
     /// <summary>A channel to the sidecar at <paramref name="grpcEndpoint"/> (e.g. http://127.0.0.1:50001).</summary>
     public SidecarPublishChannel(string grpcEndpoint, string? apiToken)
@@ -157,6 +213,57 @@ public sealed class SidecarPublishChannel : IDisposable
 
         await _client.PublishEventAsync(request, _headers, cancellationToken: cancellationToken);
     }
+
+    /// <summary>
+    /// Publishes entries to one topic in one request (ids "0", "1", … as the SDK numbers them), each with
+    /// its own metadata; returns the entries the sidecar refused (entry index, error). BulkPublishEvent
+    /// first, as the SDK prefers it; a runtime that only has the alpha name answers Unimplemented once.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Entry, string Error)>> BulkPublishAsync(
+        string pubsub, string topic, IReadOnlyList<(byte[] Data, IReadOnlyDictionary<string, string> Metadata)> entries,
+        string contentType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var request = new Autogen.BulkPublishRequest { PubsubName = pubsub, Topic = topic };
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = new Autogen.BulkPublishRequestEntry
+            {
+                EntryId = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Event = ByteString.CopyFrom(entries[i].Data),
+                ContentType = contentType,
+            };
+            foreach (var (key, value) in entries[i].Metadata)
+            {
+                entry.Metadata[key] = value;
+            }
+
+            request.Entries.Add(entry);
+        }
+
+        Autogen.BulkPublishResponse response;
+        if (!_alphaOnly)
+        {
+            try
+            {
+                response = await _client.BulkPublishEventAsync(request, _headers, cancellationToken: cancellationToken);
+                return Failed(response);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+            {
+                _alphaOnly = true;
+            }
+        }
+
+        // Obsolete in the SDK, yet the only name runtimes before 1.15 serve.
+#pragma warning disable CS0612
+        response = await _client.BulkPublishEventAlpha1Async(request, _headers, cancellationToken: cancellationToken);
+#pragma warning restore CS0612
+        return Failed(response);
+    }
+
+    private static List<(int Entry, string Error)> Failed(Autogen.BulkPublishResponse response) =>
+        [.. response.FailedEntries.Select(f => (int.Parse(f.EntryId, System.Globalization.CultureInfo.InvariantCulture), f.Error))];
 
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();

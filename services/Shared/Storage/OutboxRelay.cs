@@ -187,7 +187,7 @@ public sealed class OutboxRelay(
 /// <summary>Relay tuning.</summary>
 public sealed record OutboxRelayOptions
 {
-    /// <summary>Most rows per publish pass (several bulk calls, one per topic and trace).</summary>
+    /// <summary>Most rows per publish pass (one bulk call per topic on the sidecar's own channel).</summary>
     public int BatchSize { get; init; } = 500;
 
     /// <summary>Safety-net poll when no commit signal arrives (e.g. rows written by another process).</summary>
