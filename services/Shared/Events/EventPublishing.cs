@@ -195,7 +195,8 @@ public sealed class SidecarPublishChannel : IDisposable
     public static SidecarPublishChannel From(IConfiguration configuration) =>
         new(Dapr.DaprDefaults.GetDefaultGrpcEndpoint(configuration), Dapr.DaprDefaults.GetDefaultDaprApiToken(configuration));
 
-    /// <summary>Publishes one event; a refusal surfaces as the sidecar's <see cref="RpcException"/>.</summary>
+    /// <summary>Publishes one event; a refusal surfaces as the sidecar's <see cref="RpcException"/>.
+    /// <paramref name="data"/> is sent without a copy: leave it unchanged until the call returns.</summary>
     public async Task PublishAsync(string pubsub, string topic, byte[] data, string contentType, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -203,7 +204,8 @@ public sealed class SidecarPublishChannel : IDisposable
         {
             PubsubName = pubsub,
             Topic = topic,
-            Data = ByteString.CopyFrom(data),
+            // The caller's array, not a copy: it is serialised before the call returns.
+            Data = UnsafeByteOperations.UnsafeWrap(data),
             DataContentType = contentType,
         };
         foreach (var (key, value) in metadata)
@@ -218,6 +220,7 @@ public sealed class SidecarPublishChannel : IDisposable
     /// Publishes entries to one topic in one request (ids "0", "1", … as the SDK numbers them), each with
     /// its own metadata; returns the entries the sidecar refused (entry index, error). BulkPublishEvent
     /// first, as the SDK prefers it; a runtime that only has the alpha name answers Unimplemented once.
+    /// The entries' data are sent without a copy: leave them unchanged until the call returns.
     /// </summary>
     public async Task<IReadOnlyList<(int Entry, string Error)>> BulkPublishAsync(
         string pubsub, string topic, IReadOnlyList<(byte[] Data, IReadOnlyDictionary<string, string> Metadata)> entries,
@@ -230,7 +233,7 @@ public sealed class SidecarPublishChannel : IDisposable
             var entry = new Autogen.BulkPublishRequestEntry
             {
                 EntryId = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Event = ByteString.CopyFrom(entries[i].Data),
+                Event = UnsafeByteOperations.UnsafeWrap(entries[i].Data),
                 ContentType = contentType,
             };
             foreach (var (key, value) in entries[i].Metadata)

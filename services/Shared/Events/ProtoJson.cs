@@ -13,8 +13,30 @@ public static class ProtoJson
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
+    // Formatting writes into a StringBuilder that grows from 16 characters by doubling: for a
+    // 2 KB advisory that is eight char arrays per event. Each thread keeps one writer instead (formatting
+    // is synchronous, so a thread never uses it twice at once); one that grew past KeptWriterLimit is dropped.
+    [ThreadStatic]
+    private static StringWriter? _threadWriter;
+
+    private const int KeptWriterLimit = 64 * 1024;
+
     /// <summary>Formats a message as canonical proto JSON.</summary>
-    public static string Format(IMessage message) => Formatter.Format(message);
+    public static string Format(IMessage message)
+    {
+        var writer = _threadWriter ?? new StringWriter(new StringBuilder(1024), System.Globalization.CultureInfo.InvariantCulture);
+        _threadWriter = null;
+        var text = writer.GetStringBuilder();
+        text.Clear();
+        Formatter.Format(message, writer);
+        var json = text.ToString();
+        if (text.Capacity <= KeptWriterLimit)
+        {
+            _threadWriter = writer;
+        }
+
+        return json;
+    }
 
     /// <summary>Parses proto JSON into a message.</summary>
     public static T Parse<T>(string json)

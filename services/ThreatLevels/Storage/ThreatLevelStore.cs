@@ -41,6 +41,7 @@ public sealed class ThreatLevelStore : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lazy<Task> _ready;
     private ThreatLevelSnapshot _snapshot = ThreatLevelSnapshot.Empty;
+    private KeptStatements? _writer;
 
     public ThreatLevelStore(SqliteDatabase database, CountryCatalog catalog, Outbox outbox, ChangeBroadcaster broadcaster,
         TimeProvider time, ILogger<ThreatLevelStore> logger)
@@ -102,7 +103,8 @@ public sealed class ThreatLevelStore : IDisposable
             var snapshot = Volatile.Read(ref _snapshot);
             var (id, existing) = ResolveTarget(snapshot, draft, allowNewZoneId: false);
             CheckVersion(existing, draft.ExpectedVersion);
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             await CheckCorrectionAsync(connection, draft, id, ct);
             var previous = existing?.Assessment.Level ?? ThreatLevel.Unspecified;
             var fourEyes = Rules.NeedsFourEyes(previous, draft.Level);
@@ -129,8 +131,14 @@ public sealed class ThreatLevelStore : IDisposable
             }
 
             var mode = fourEyes ? ApprovalMode.Emergency : ApprovalMode.NotRequired;
-            var change = await ApplyAsync(connection, snapshot, stored, existing, caller.Subject, mode, approvedBy: null, proposalId: null, afterWrite: null, ct);
+            var change = await ApplyAsync(writer, snapshot, stored, existing, caller.Subject, mode, approvedBy: null, proposalId: null, afterWrite: null, ct);
             return new SetAssessmentResponse { Outcome = ChangeOutcome.Applied, Assessment = change.Assessment, Change = change };
+        }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
         }
         finally
         {
@@ -247,7 +255,7 @@ public sealed class ThreatLevelStore : IDisposable
         }
     }
 
-    private async Task<AssessmentChange> ApplyAsync(SqliteConnection connection, ThreatLevelSnapshot snapshot, AssessmentDraft draft,
+    private async Task<AssessmentChange> ApplyAsync(KeptStatements writer, ThreatLevelSnapshot snapshot, AssessmentDraft draft,
         AssessmentEntry? existing, string author, ApprovalMode mode, string? approvedBy, string? proposalId,
         Func<SqliteTransaction, AssessmentChange, Task>? afterWrite, CancellationToken ct)
     {
@@ -321,25 +329,19 @@ public sealed class ThreatLevelStore : IDisposable
         evt.CategoriesAdded.AddRange(change.CategoriesAdded);
         evt.CategoriesRemoved.AddRange(change.CategoriesRemoved);
 
-        await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct))
+        // Every change runs these three statements: kept on the writer connection, not parsed again each time.
+        await using (var tx = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(ct))
         {
-            await using (var insert = connection.Command(
+            await writer.Command(
                 "INSERT INTO changes(sequence, change_id, assessment_id, country_code, changed_at, data) VALUES ($seq, $id, $a, $c, $at, $data)",
                 tx, ("$seq", sequence), ("$id", changeId), ("$a", assessment.AssessmentId), ("$c", assessment.Area.CountryCode),
-                ("$at", now.ToString("O")), ("$data", change.ToByteArray())))
-            {
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-
-            await using (var upsert = connection.Command(
+                ("$at", now.ToString("O")), ("$data", change.ToByteArray())).ExecuteNonQueryAsync(ct);
+            await writer.Command(
                 "INSERT INTO assessments(assessment_id, country_code, version, data) VALUES ($a, $c, $v, $data) " +
                 "ON CONFLICT(assessment_id) DO UPDATE SET version = excluded.version, data = excluded.data",
-                tx, ("$a", assessment.AssessmentId), ("$c", assessment.Area.CountryCode), ("$v", assessment.Version), ("$data", assessment.ToByteArray())))
-            {
-                await upsert.ExecuteNonQueryAsync(ct);
-            }
-
-            await Outbox.AddAsync(tx, Topics.ThreatLevelChanged, evt.EventId, evt, ct);
+                tx, ("$a", assessment.AssessmentId), ("$c", assessment.Area.CountryCode), ("$v", assessment.Version), ("$data", assessment.ToByteArray()))
+                .ExecuteNonQueryAsync(ct);
+            await Outbox.AddRangeAsync(writer, tx, [(Topics.ThreatLevelChanged, evt.EventId, (IMessage)evt)], ct);
             if (afterWrite is not null)
             {
                 await afterWrite(tx, change);
@@ -416,7 +418,8 @@ public sealed class ThreatLevelStore : IDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             var proposal = await LoadPendingProposalAsync(connection, proposalId, ct);
             if (string.Equals(proposal.ProposedBy, caller.Subject, StringComparison.Ordinal))
             {
@@ -434,7 +437,7 @@ public sealed class ThreatLevelStore : IDisposable
                 var (_, existing) = ResolveTarget(snapshot, proposal.Assessment, allowNewZoneId: true);
                 CheckVersion(existing, proposal.Assessment.ExpectedVersion);
                 PrepareRetirement(proposal.Assessment, existing);
-                var change = await ApplyAsync(connection, snapshot, proposal.Assessment, existing, proposal.ProposedBy, ApprovalMode.Approved,
+                var change = await ApplyAsync(writer, snapshot, proposal.Assessment, existing, proposal.ProposedBy, ApprovalMode.Approved,
                     caller.Subject, proposal.ProposalId, async (tx, applied) =>
                     {
                         proposal.ChangeId = applied.ChangeId;
@@ -456,6 +459,12 @@ public sealed class ThreatLevelStore : IDisposable
 
             return response;
         }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
+        }
         finally
         {
             _writeLock.Release();
@@ -469,7 +478,8 @@ public sealed class ThreatLevelStore : IDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             var proposal = await LoadPendingProposalAsync(connection, proposalId, ct);
             proposal.Status = ProposalStatus.Rejected;
             proposal.DecidedBy = caller.Subject;
@@ -479,6 +489,12 @@ public sealed class ThreatLevelStore : IDisposable
             await UpdateProposalAsync(tx, proposal, ct);
             await tx.CommitAsync(ct);
             return proposal;
+        }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
         }
         finally
         {
@@ -570,7 +586,8 @@ public sealed class ThreatLevelStore : IDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             if (!draft.Emergency)
             {
                 var proposal = new Proposal
@@ -591,6 +608,12 @@ public sealed class ThreatLevelStore : IDisposable
 
             var crisis = await CreateCrisisAsync(connection, draft, caller.Subject, ApprovalMode.Emergency, null, null, ct);
             return new DeclareCrisisResponse { Outcome = ChangeOutcome.Applied, Crisis = crisis };
+        }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
         }
         finally
         {
@@ -673,7 +696,8 @@ public sealed class ThreatLevelStore : IDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             var crisis = await LoadCrisisAsync(connection, request.CrisisId, ct);
             CheckCrisis(crisis, request.ExpectedVersion);
             if (request.Area is not null && !string.Equals(request.Area.CountryCode, crisis.Area.CountryCode, StringComparison.Ordinal))
@@ -695,6 +719,12 @@ public sealed class ThreatLevelStore : IDisposable
             await SaveCrisisAsync(connection, crisis, Topics.CrisisDeclared, evt.EventId, evt, ct);
             return crisis;
         }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
+        }
         finally
         {
             _writeLock.Release();
@@ -709,7 +739,8 @@ public sealed class ThreatLevelStore : IDisposable
         await _writeLock.WaitAsync(ct);
         try
         {
-            await using var connection = await _database.OpenAsync(ct);
+            var writer = await WriterAsync(ct);
+            var connection = writer.Connection;
             var crisis = await LoadCrisisAsync(connection, request.CrisisId, ct);
             CheckCrisis(crisis, request.ExpectedVersion);
             crisis.Status = CrisisStatus.Closed;
@@ -732,6 +763,12 @@ public sealed class ThreatLevelStore : IDisposable
             await SaveCrisisAsync(connection, crisis, Topics.CrisisClosed, evt.EventId, evt, ct);
             _logger.LogInformation("Crisis {CrisisId} closed", crisis.CrisisId);
             return crisis;
+        }
+        catch (SqliteException)
+        {
+            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
+            ResetWriter();
+            throw;
         }
         finally
         {
@@ -850,5 +887,30 @@ public sealed class ThreatLevelStore : IDisposable
         return entry ?? throw new InvalidOperationException($"assessment {assessmentId} has no history");
     }
 
-    public void Dispose() => _writeLock.Dispose();
+    public void Dispose()
+    {
+        ResetWriter();
+        _writeLock.Dispose();
+    }
+
+    /// <summary>
+    /// The one connection every write uses (callers hold <see cref="_writeLock"/>), with its statements
+    /// kept: a pooled connection per write ran the connection pragmas again and parsed each statement
+    /// again, on the path of every accepted change.
+    /// </summary>
+    private async Task<KeptStatements> WriterAsync(CancellationToken ct)
+    {
+        if (_writer is { IsOpen: false })
+        {
+            ResetWriter();
+        }
+
+        return _writer ??= new KeptStatements(await _database.OpenAsync(ct));
+    }
+
+    private void ResetWriter()
+    {
+        _writer?.Dispose();
+        _writer = null;
+    }
 }

@@ -44,6 +44,19 @@ public sealed class ProtoJsonTests
     }
 
     [Fact]
+    public void Format_Gives_The_Formatters_Text_Each_Time_Its_Kept_Writer_Is_Reused()
+    {
+        // The thread's writer is reused: a long event (past the size it keeps), a short one after a long
+        // one, and the same one twice must each come out whole and alone.
+        var fresh = new Google.Protobuf.JsonFormatter(Google.Protobuf.JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+        foreach (var length in new[] { 3_000, 20, 100_000, 20, 20, 0 })
+        {
+            var message = Event(length);
+            Assert.Equal(fresh.Format(message), ProtoJson.Format(message));
+        }
+    }
+
+    [Fact]
     public void Unknown_Fields_Are_Ignored_In_Utf8_Data()
     {
         var bytes = Encoding.UTF8.GetBytes("{\"eventId\":\"evt-2\",\"addedLater\":{\"x\":1}}");
