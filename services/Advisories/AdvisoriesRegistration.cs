@@ -27,7 +27,10 @@ internal static class AdvisoriesRegistration
         // Advisories' events (advisory-issued for the dashboard, notification-requested for e-mail)
         // go out after the advisory is already on the company's stream: a few milliseconds of linger
         // lets a burst of changes go out as one bulk publish per topic, off the CPU the next change needs.
-        services.AddSingleton(new OutboxRelayOptions { Linger = TimeSpan.FromMilliseconds(2), MaxLinger = TimeSpan.FromMilliseconds(20) });
+        // Under continuous changes they wait at most 200 ms (not perceptible on the dashboard or in an
+        // e-mail): fewer, larger publishes, each of which competes with a change on its way to the streams.
+        // AdvisoriesBench, 2 interleaved rounds, 200 vs 20 ms: CPU per change 2.76/2.54 vs 2.98/2.88 ms.
+        services.AddSingleton(new OutboxRelayOptions { Linger = TimeSpan.FromMilliseconds(2), MaxLinger = TimeSpan.FromMilliseconds(200) });
         services.AddHostedService<OutboxRelay>();
 
         services.AddSingleton(new MeasuresCatalogue(builder.Configuration));
