@@ -341,6 +341,21 @@ Console.WriteLine();
 Console.WriteLine($"baselines re-measured after B: PUBLISH->SUBSCRIBE p50 {baselineAfter.P50:F3} ms p99 {baselineAfter.P99:F3} ms; XADD->XREADGROUP BLOCK p50 {streamAfter.P50:F3} ms p99 {streamAfter.P99:F3} ms");
 Console.WriteLine($"   B p99 against them: {small.P99 / baselineAfter.P99:N1}x PUBLISH->SUBSCRIBE, {small.P99 / streamAfter.P99:N1}x XADD->XREADGROUP");
 
+// GC handles left after a full collection, then again after 2,000 more back-to-back changes: a handle
+// leaked per change shows as growth here, garbage awaiting a gen2 collection does not.
+using (var gcHandles = new GcHandles())
+{
+    const int moreChanges = 2_000;
+    var handlesBefore = await gcHandles.AfterFullCollectionAsync();
+    for (var n = 0; n < moreChanges; n++)
+    {
+        await SmallChangeAsync(tracedFrom++);
+    }
+
+    var handlesAfter = await gcHandles.AfterFullCollectionAsync();
+    Console.WriteLine($"GC handles left after a full collection: {handlesBefore:N0}; after {moreChanges:N0} more changes: {handlesAfter:N0} ({(handlesAfter - handlesBefore) / (double)moreChanges:F2} per change)");
+}
+
 var streamBreaks = localClients?.Breaks ?? childClients!.Breaks;
 var firstBreak = localClients is not null ? localClients.FirstBreak : childClients!.FirstBreak;
 Console.WriteLine($"streams broken and reopened from their cursor during the run: {streamBreaks:N0}{(firstBreak is null ? string.Empty : " (first: " + firstBreak + ")")}");
