@@ -11,12 +11,22 @@ using Autogen = Dapr.Client.Autogen.Grpc.v1;
 namespace Dcis.Crisis.Shared.Events;
 
 /// <summary>
-/// One event ready for the wire: the CloudEvent id and type, the proto JSON data, and the W3C
+/// One event ready for the wire: the CloudEvent id and type, the proto JSON data as UTF-8 (what goes on
+/// the wire: the relay reads it from the outbox as stored, without a string in between), and the W3C
 /// traceparent of the request that caused it (kept so a relay publishing later still links the
 /// delivery to the analyst's change).
 /// </summary>
-public sealed record OutgoingEvent(string Topic, string EventId, string Type, string JsonData, string? TraceParent)
+public sealed record OutgoingEvent(string Topic, string EventId, string Type, ReadOnlyMemory<byte> Utf8Data, string? TraceParent)
 {
+    /// <summary>An event whose JSON data is given as text.</summary>
+    public OutgoingEvent(string topic, string eventId, string type, string jsonData, string? traceParent)
+        : this(topic, eventId, type, System.Text.Encoding.UTF8.GetBytes(jsonData), traceParent)
+    {
+    }
+
+    /// <summary>The JSON data as text.</summary>
+    public string JsonData => System.Text.Encoding.UTF8.GetString(Utf8Data.Span);
+
     /// <summary>Builds an outgoing event from a proto message, capturing the current trace.</summary>
     public static OutgoingEvent From(string topic, string eventId, IMessage message) =>
         new(topic, eventId, message.Descriptor.FullName, ProtoJson.Format(message), Activity.Current?.Id);
@@ -62,13 +72,13 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
             if (batch.Count == 1)
             {
                 var e = batch[0];
-                await dapr.PublishByteEventAsync(Topics.PubSub, e.Topic, System.Text.Encoding.UTF8.GetBytes(e.JsonData), "application/json", Overrides(e), cancellationToken);
+                await dapr.PublishByteEventAsync(Topics.PubSub, e.Topic, e.Utf8Data, "application/json", Overrides(e), cancellationToken);
                 continue;
             }
 
             var cloudEvents = batch.Select(e =>
             {
-                using var doc = JsonDocument.Parse(e.JsonData);
+                using var doc = JsonDocument.Parse(e.Utf8Data);
                 return new CloudEvent<JsonElement>(doc.RootElement.Clone())
                 {
                     Id = e.EventId,
@@ -98,12 +108,12 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
         {
             var e = batch[0];
             using var single = StartPublishActivity(topic, e.TraceParent);
-            await direct.PublishAsync(Topics.PubSub, topic, System.Text.Encoding.UTF8.GetBytes(e.JsonData), "application/json", Overrides(e), cancellationToken);
+            await direct.PublishAsync(Topics.PubSub, topic, e.Utf8Data, "application/json", Overrides(e), cancellationToken);
             return;
         }
 
         using var activity = StartBulkPublishActivity(topic, batch);
-        var entries = batch.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.JsonData), (IReadOnlyDictionary<string, string>)Overrides(e))).ToList();
+        var entries = batch.Select(e => (e.Utf8Data, (IReadOnlyDictionary<string, string>)Overrides(e))).ToList();
         var failed = await direct.BulkPublishAsync(Topics.PubSub, topic, entries, "application/json", cancellationToken);
         if (failed.Count > 0)
         {
@@ -197,7 +207,7 @@ public sealed class SidecarPublishChannel : IDisposable
 
     /// <summary>Publishes one event; a refusal surfaces as the sidecar's <see cref="RpcException"/>.
     /// <paramref name="data"/> is sent without a copy: leave it unchanged until the call returns.</summary>
-    public async Task PublishAsync(string pubsub, string topic, byte[] data, string contentType, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public async Task PublishAsync(string pubsub, string topic, ReadOnlyMemory<byte> data, string contentType, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         var request = new Autogen.PublishEventRequest
@@ -223,7 +233,7 @@ public sealed class SidecarPublishChannel : IDisposable
     /// The entries' data are sent without a copy: leave them unchanged until the call returns.
     /// </summary>
     public async Task<IReadOnlyList<(int Entry, string Error)>> BulkPublishAsync(
-        string pubsub, string topic, IReadOnlyList<(byte[] Data, IReadOnlyDictionary<string, string> Metadata)> entries,
+        string pubsub, string topic, IReadOnlyList<(ReadOnlyMemory<byte> Data, IReadOnlyDictionary<string, string> Metadata)> entries,
         string contentType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);

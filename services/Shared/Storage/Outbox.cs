@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dcis.Crisis.Shared.Events;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
@@ -39,7 +40,7 @@ public sealed class Outbox(OutboxSignal signal)
     public static async Task AddRangeAsync(SqliteTransaction transaction, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        await using var command = transaction.Connection!.Command(InsertSql, transaction, Row(default));
+        await using var command = transaction.Connection!.Command(InsertSql, transaction, RowParameters);
         await InsertAsync(command, events, cancellationToken);
     }
 
@@ -48,28 +49,28 @@ public sealed class Outbox(OutboxSignal signal)
     public static Task AddRangeAsync(KeptStatements kept, SqliteTransaction transaction, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(kept);
-        return InsertAsync(kept.Command(InsertSql, transaction, Row(default)), events, cancellationToken);
+        return InsertAsync(kept.Command(InsertSql, transaction, RowParameters), events, cancellationToken);
     }
 
     private static async Task InsertAsync(SqliteCommand command, IEnumerable<(string Topic, string EventId, IMessage Message)> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
+        var traceParent = (object?)Activity.Current?.Id ?? DBNull.Value;
         foreach (var (topic, eventId, message) in events)
         {
-            foreach (var (name, value) in Row(OutgoingEvent.From(topic, eventId, message)))
-            {
-                command.Parameters[name].Value = value ?? DBNull.Value;
-            }
-
+            command.Parameters["$id"].Value = eventId;
+            command.Parameters["$topic"].Value = topic;
+            command.Parameters["$type"].Value = message.Descriptor.FullName;
+            command.Parameters["$data"].Value = ProtoJson.Format(message);
+            command.Parameters["$trace"].Value = traceParent;
+            command.Parameters["$at"].Value = DateTimeOffset.UtcNow.ToString("O");
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 
-    private static (string Name, object? Value)[] Row(OutgoingEvent? e) =>
-    [
-        ("$id", e?.EventId ?? ""), ("$topic", e?.Topic ?? ""), ("$type", e?.Type ?? ""), ("$data", e?.JsonData ?? ""),
-        ("$trace", e?.TraceParent), ("$at", DateTimeOffset.UtcNow.ToString("O")),
-    ];
+    // The statement's parameters with placeholder values; InsertAsync sets them per event.
+    private static readonly (string Name, object? Value)[] RowParameters =
+        [("$id", ""), ("$topic", ""), ("$type", ""), ("$data", ""), ("$trace", null), ("$at", "")];
 
     /// <summary>Tells the relay that rows were committed, so it publishes now rather than at its next poll.
     /// Call after the transaction commits.</summary>

@@ -159,7 +159,8 @@ public sealed class OutboxRelay(
         {
             // A bulk publish must stay under the sidecar's request limit (daprd: 4 MiB by default), and
             // a 1,000-recipient batch is ~200 KB: cap by size as well as by count.
-            var data = reader.GetString(4);
+            // The stored UTF-8 text as it is: what the publish sends (no string decoded and encoded again).
+            var data = reader.GetFieldValue<byte[]>(4);
             if (rows.Count > 0 && bytes + data.Length > _options.MaxBatchBytes)
             {
                 return (rows, true);
@@ -193,7 +194,7 @@ public sealed record OutboxRelayOptions
     /// <summary>Safety-net poll when no commit signal arrives (e.g. rows written by another process).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Most event data per publish pass, in characters of JSON (under daprd's 4 MiB request limit).</summary>
+    /// <summary>Most event data per publish pass, in bytes of UTF-8 JSON (under daprd's 4 MiB request limit).</summary>
     public long MaxBatchBytes { get; init; } = 3 * 1024 * 1024;
 
     /// <summary>

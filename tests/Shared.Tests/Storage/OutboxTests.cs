@@ -134,6 +134,21 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Relayed_Data_Is_The_Stored_Text_As_Utf8_Accents_And_Other_Scripts_Included()
+    {
+        // The relay hands over the column's bytes as they are stored, not a decoded string.
+        const string id = "crise-Mopti-é-ç-日本-🚨";
+        await CommitEventsAsync(id);
+        var publisher = new RecordingPublisher();
+        using var signal = new OutboxSignal();
+        await Relay(publisher, signal).PublishPendingAsync(CancellationToken.None);
+
+        var e = Assert.Single(publisher.Published);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(ProtoJson.Format(Closed(id))), e.Utf8Data.ToArray());
+        Assert.Equal(Closed(id).CrisisId, ProtoJson.Parse<CrisisClosed>(e.JsonData).CrisisId);
+    }
+
+    [Fact]
     public async Task Failed_Publish_Keeps_Rows_Until_The_Sidecar_Is_Back()
     {
         await CommitEventsAsync("a");
