@@ -65,7 +65,7 @@ internal sealed class IssuerConnection(SqliteDatabase database) : IAsyncDisposab
         }.ToString());
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.Command(
-            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+            SqliteDatabase.ConnectionPragmas + " PRAGMA wal_autocheckpoint=0;");
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
@@ -213,7 +213,7 @@ internal sealed class WalCheckpointer(SqliteDatabase database, IssuerConnection 
         }
         finally
         {
-            await using var normalWait = lease.Connection.Command("PRAGMA busy_timeout=10000");
+            await using var normalWait = lease.Connection.Command($"PRAGMA busy_timeout={SqliteDatabase.BusyTimeoutMs}");
             await normalWait.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -147,7 +147,12 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
     private static Activity? StartPublishActivity(string topic, string? traceParent)
     {
         ActivityContext.TryParse(traceParent, null, out var parent);
-        var activity = CrisisTelemetry.ActivitySource.StartActivity($"{topic} publish", ActivityKind.Producer, parent);
+        return StartPublishActivity(topic, parent, links: null);
+    }
+
+    private static Activity? StartPublishActivity(string topic, ActivityContext parent, IEnumerable<ActivityLink>? links)
+    {
+        var activity = CrisisTelemetry.ActivitySource.StartActivity($"{topic} publish", ActivityKind.Producer, parent, links: links);
         activity?.SetTag("messaging.system", "dapr");
         activity?.SetTag("messaging.destination.name", topic);
         return activity;
@@ -166,9 +171,7 @@ public sealed class DaprEventPublisher(DaprClient dapr, SidecarPublishChannel? d
             }
         }
 
-        var activity = CrisisTelemetry.ActivitySource.StartActivity($"{topic} publish", ActivityKind.Producer, default(ActivityContext), links: links);
-        activity?.SetTag("messaging.system", "dapr");
-        activity?.SetTag("messaging.destination.name", topic);
+        var activity = StartPublishActivity(topic, default, links);
         activity?.SetTag("messaging.batch.message_count", batch.Count);
         return activity;
     }

@@ -31,6 +31,13 @@ public sealed class SqliteDatabase
         }.ToString();
     }
 
+    /// <summary>How long a statement waits for another connection's lock before failing with SQLITE_BUSY.</summary>
+    public const int BusyTimeoutMs = 10_000;
+
+    /// <summary>The pragmas every connection of the service runs when it opens.</summary>
+    public static readonly string ConnectionPragmas =
+        $"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;";
+
     /// <summary>The file path.</summary>
     public string Path { get; }
 
@@ -40,7 +47,7 @@ public sealed class SqliteDatabase
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;";
+        pragma.CommandText = ConnectionPragmas;
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }

@@ -97,13 +97,11 @@ public sealed class ThreatLevelStore : IDisposable
         }
 
         await SnapshotAsync();
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
             var snapshot = Volatile.Read(ref _snapshot);
             var (id, existing) = ResolveTarget(snapshot, draft, allowNewZoneId: false);
             CheckVersion(existing, draft.ExpectedVersion);
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             await CheckCorrectionAsync(connection, draft, id, ct);
             var previous = existing?.Assessment.Level ?? ThreatLevel.Unspecified;
@@ -133,17 +131,7 @@ public sealed class ThreatLevelStore : IDisposable
             var mode = fourEyes ? ApprovalMode.Emergency : ApprovalMode.NotRequired;
             var change = await ApplyAsync(writer, snapshot, stored, existing, caller.Subject, mode, approvedBy: null, proposalId: null, afterWrite: null, ct);
             return new SetAssessmentResponse { Outcome = ChangeOutcome.Applied, Assessment = change.Assessment, Change = change };
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     private static (string Id, AssessmentEntry? Existing) ResolveTarget(ThreatLevelSnapshot snapshot, AssessmentDraft draft, bool allowNewZoneId)
@@ -415,10 +403,8 @@ public sealed class ThreatLevelStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(caller);
         await SnapshotAsync();
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             var proposal = await LoadPendingProposalAsync(connection, proposalId, ct);
             if (string.Equals(proposal.ProposedBy, caller.Subject, StringComparison.Ordinal))
@@ -458,27 +444,15 @@ public sealed class ThreatLevelStore : IDisposable
             }
 
             return response;
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     /// <summary>Rejects a pending proposal.</summary>
     public async Task<Proposal> RejectAsync(Caller caller, string proposalId, string reason, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             var proposal = await LoadPendingProposalAsync(connection, proposalId, ct);
             proposal.Status = ProposalStatus.Rejected;
@@ -489,17 +463,7 @@ public sealed class ThreatLevelStore : IDisposable
             await UpdateProposalAsync(tx, proposal, ct);
             await tx.CommitAsync(ct);
             return proposal;
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     /// <summary>Proposals, newest first; an attaché sees only those of its countries.</summary>
@@ -583,10 +547,8 @@ public sealed class ThreatLevelStore : IDisposable
         Rules.ValidateCrisis(v, draft, _catalog);
         v.ThrowIfInvalid();
         await SnapshotAsync();
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             if (!draft.Emergency)
             {
@@ -608,17 +570,7 @@ public sealed class ThreatLevelStore : IDisposable
 
             var crisis = await CreateCrisisAsync(connection, draft, caller.Subject, ApprovalMode.Emergency, null, null, ct);
             return new DeclareCrisisResponse { Outcome = ChangeOutcome.Applied, Crisis = crisis };
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     private async Task<CrisisRecord> CreateCrisisAsync(SqliteConnection connection, CrisisDraft draft, string declaredBy, ApprovalMode mode,
@@ -693,10 +645,8 @@ public sealed class ThreatLevelStore : IDisposable
     public async Task<CrisisRecord> UpdateCrisisAsync(UpdateCrisisRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             var crisis = await LoadCrisisAsync(connection, request.CrisisId, ct);
             CheckCrisis(crisis, request.ExpectedVersion);
@@ -718,17 +668,7 @@ public sealed class ThreatLevelStore : IDisposable
             var evt = DeclaredEvent(crisis);
             await SaveCrisisAsync(connection, crisis, Topics.CrisisDeclared, evt.EventId, evt, ct);
             return crisis;
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     /// <summary>Closes an active crisis.</summary>
@@ -736,10 +676,8 @@ public sealed class ThreatLevelStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(request);
-        await _writeLock.WaitAsync(ct);
-        try
+        return await WriteAsync(async writer =>
         {
-            var writer = await WriterAsync(ct);
             var connection = writer.Connection;
             var crisis = await LoadCrisisAsync(connection, request.CrisisId, ct);
             CheckCrisis(crisis, request.ExpectedVersion);
@@ -763,17 +701,7 @@ public sealed class ThreatLevelStore : IDisposable
             await SaveCrisisAsync(connection, crisis, Topics.CrisisClosed, evt.EventId, evt, ct);
             _logger.LogInformation("Crisis {CrisisId} closed", crisis.CrisisId);
             return crisis;
-        }
-        catch (SqliteException)
-        {
-            // The kept connection may be what failed (I/O error, full disk): the next write opens a new one.
-            ResetWriter();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        }, ct);
     }
 
     private static void CheckCrisis(CrisisRecord crisis, long expectedVersion)
@@ -894,18 +822,33 @@ public sealed class ThreatLevelStore : IDisposable
     }
 
     /// <summary>
-    /// The one connection every write uses (callers hold <see cref="_writeLock"/>), with its statements
+    /// Runs one write under the write lock, on the one connection every write uses, with its statements
     /// kept: a pooled connection per write ran the connection pragmas again and parsed each statement
-    /// again, on the path of every accepted change.
+    /// again, on the path of every accepted change. A SqliteException drops that connection (it may be
+    /// what failed: I/O error, full disk), so the next write opens a new one.
     /// </summary>
-    private async Task<KeptStatements> WriterAsync(CancellationToken ct)
+    private async Task<T> WriteAsync<T>(Func<KeptStatements, Task<T>> write, CancellationToken ct)
     {
-        if (_writer is { IsOpen: false })
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            if (_writer is { IsOpen: false })
+            {
+                ResetWriter();
+            }
+
+            _writer ??= new KeptStatements(await _database.OpenAsync(ct));
+            return await write(_writer);
+        }
+        catch (SqliteException)
         {
             ResetWriter();
+            throw;
         }
-
-        return _writer ??= new KeptStatements(await _database.OpenAsync(ct));
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     private void ResetWriter()
