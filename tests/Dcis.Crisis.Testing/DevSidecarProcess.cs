@@ -103,19 +103,8 @@ public sealed class DevSidecarProcess : IAsyncDisposable
             return configured;
         }
 
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Dcis.Crisis.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        if (dir is null)
-        {
-            throw new FileNotFoundException("Dcis.Crisis.sln not found above " + AppContext.BaseDirectory);
-        }
-
         var candidates = new[] { "Debug", "Release" }
-            .Select(c => Path.Combine(dir.FullName, "deploy", "local", "DevSidecar", "bin", c, "net10.0", "dev-sidecar.dll"))
+            .Select(c => Path.Combine(Repository.Root, "deploy", "local", "DevSidecar", "bin", c, "net10.0", "dev-sidecar.dll"))
             .Where(File.Exists)
             .OrderByDescending(File.GetLastWriteTimeUtc)
             .ToList();

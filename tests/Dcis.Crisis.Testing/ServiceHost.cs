@@ -1,5 +1,3 @@
-using Dcis.Crisis.Shared.Security;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 
@@ -74,28 +72,10 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <summary>Mints a development token that this service accepts.</summary>
     public string Token(string role, string subject = "test-user", string? postId = null, string? companyId = null,
         string? registrantId = null, IReadOnlyList<string>? countries = null) =>
-        DevTokens.Mint(DevTokens.LoadOrCreateKey(DataDir), new TokenRequest(subject, [role])
-        {
-            PostId = postId, CompanyId = companyId, RegistrantId = registrantId, Countries = countries,
-        });
+        ServiceChannels.Token(DataDir, role, subject, postId, companyId, registrantId, countries);
 
     /// <summary>A real gRPC channel to the service; with a token, every call carries it.</summary>
-    public GrpcChannel Channel(string? token = null)
-    {
-        var options = new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 };
-        if (token is not null)
-        {
-            var credentials = CallCredentials.FromInterceptor((_, metadata) =>
-            {
-                metadata.Add("Authorization", $"Bearer {token}");
-                return Task.CompletedTask;
-            });
-            options.Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, credentials);
-            options.UnsafeUseInsecureChannelCallCredentials = true;
-        }
-
-        return GrpcChannel.ForAddress(GrpcAddress, options);
-    }
+    public GrpcChannel Channel(string? token = null) => ServiceChannels.For(GrpcAddress, token);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

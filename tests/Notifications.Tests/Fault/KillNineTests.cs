@@ -30,7 +30,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         };
         var batches = Batches();
 
-        var service = await NotificationsProcess.StartAsync(dataDir.Path, environment);
+        var service = await ServiceProcess.StartAsync("Notifications", dataDir.Path, environment);
         long atKill;
         try
         {
@@ -80,7 +80,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         }).ToList();
     }
 
-    private static async Task PostAsync(HttpClient http, NotificationsProcess service, NotificationRequested request)
+    private static async Task PostAsync(HttpClient http, ServiceProcess service, NotificationRequested request)
     {
         var body = $$"""
             {"specversion":"1.0","id":"{{request.EventId}}","source":"consular","type":"{{NotificationRequested.Descriptor.FullName}}",

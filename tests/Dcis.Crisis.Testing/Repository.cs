@@ -1,0 +1,19 @@
+namespace Dcis.Crisis.Testing;
+
+/// <summary>Where this repository is: tests find the builds of its services and sidecar there.</summary>
+public static class Repository
+{
+    private static readonly Lazy<string> Found = new(() =>
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Dcis.Crisis.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new FileNotFoundException("Dcis.Crisis.sln not found above " + AppContext.BaseDirectory);
+    });
+
+    /// <summary>The directory that holds <c>Dcis.Crisis.sln</c>, found above the running test's binaries.</summary>
+    public static string Root => Found.Value;
+}
