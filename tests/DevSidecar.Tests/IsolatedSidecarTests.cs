@@ -118,30 +118,39 @@ public sealed class IsolatedSidecarTests
         });
         await sidecar.WaitForAppAsync();
         using var client = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
-
         var id = NewId();
-        await client.PublishEventAsync("retrying", "retrying", new Payload(id));
-        await client.PublishEventAsync("matching", "matching", new Payload(id));
-        await client.PublishEventAsync("timing", "timing", new Payload(id));
 
-        // Constant retry, maxRetries 2: three attempts, then the dead-letter topic.
-        await app.WaitForAsync("events/retrying-dead", id);
-        Assert.Equal(3, app.To("events/retrying", id).Count);
-        // Matching only 503: a 500 is not retried.
-        await app.WaitForAsync("events/matching-dead", id);
-        Assert.Single(app.To("events/matching", id));
-        // Timeout: the slow answer counts as a failure and dead-letters.
-        await app.WaitForAsync("events/timing-dead", id);
-        // Breaker trips after two consecutive failures: later events are not attempted while it is open.
-        for (var i = 0; i < 2; i++)
+        // Seen once under a loaded full run: the timing event's dead letter never arrived. The sidecar's
+        // log says which step it stopped at (timeout, dead-letter publish, redelivery).
+        try
         {
-            await client.PublishEventAsync("breaking", "breaking", new Payload($"{id}-{i}"));
-            await app.WaitForAsync("events/breaking", $"{id}-{i}");
+            await client.PublishEventAsync("retrying", "retrying", new Payload(id));
+            await client.PublishEventAsync("matching", "matching", new Payload(id));
+            await client.PublishEventAsync("timing", "timing", new Payload(id));
+
+            // Constant retry, maxRetries 2: three attempts, then the dead-letter topic.
+            await app.WaitForAsync("events/retrying-dead", id);
+            Assert.Equal(3, app.To("events/retrying", id).Count);
+            // Matching only 503: a 500 is not retried.
+            await app.WaitForAsync("events/matching-dead", id);
+            Assert.Single(app.To("events/matching", id));
+            // Timeout: the slow answer counts as a failure and dead-letters.
+            await app.WaitForAsync("events/timing-dead", id);
+            // Breaker trips after two consecutive failures: later events are not attempted while it is open.
+            for (var i = 0; i < 2; i++)
+            {
+                await client.PublishEventAsync("breaking", "breaking", new Payload($"{id}-{i}"));
+                await app.WaitForAsync("events/breaking", $"{id}-{i}");
+            }
+
+            for (var i = 2; i < 5; i++)
+            {
+                await client.PublishEventAsync("breaking", "breaking", new Payload($"{id}-{i}"));
+            }
         }
-
-        for (var i = 2; i < 5; i++)
+        catch (TimeoutException e)
         {
-            await client.PublishEventAsync("breaking", "breaking", new Payload($"{id}-{i}"));
+            throw new TimeoutException($"{e.Message}; the app received: {string.Join(", ", app.Deliveries.Select(d => d.Path))}; sidecar output:\n{sidecar.Output}", e);
         }
 
         await Task.Delay(1500);
