@@ -63,7 +63,7 @@ public sealed class BulkControllerTests
 
         await client.BulkPublishEventAsync(BulkFixture.PubSub, BulkSubscribeController.Topic, ids.Select(id => new Payload(id)).ToList());
 
-        await Eventually.TrueAsync(() => ids.All(id => BulkSubscribeController.Handled.Any(h => h.PayloadId == id)), because: sidecar.Output);
+        await Eventually.TrueAsync(() => ids.All(id => BulkSubscribeController.Handled.Any(h => h.PayloadId == id)), null, () => sidecar.Output);
         await Eventually.TrueAsync(async () => (long)((StackExchange.Redis.RedisResult[])(await db.ExecuteAsync("XPENDING", BulkSubscribeController.Topic, "controller-bulk"))!)[0] == 0);
         // Each entry handled once: every batch answer was understood and acknowledged on first delivery.
         Assert.Equal(25, BulkSubscribeController.Handled.Count(h => h.PayloadId.StartsWith(marker, StringComparison.Ordinal)));

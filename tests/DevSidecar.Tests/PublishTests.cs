@@ -171,7 +171,7 @@ public sealed class PublishTests(PubSubFixture fx)
         var result = await fx.Client.BulkPublishEventAsync(PubSubFixture.PubSub, "plain", events);
 
         Assert.Empty(result.FailedEntries);
-        await Eventually.TrueAsync(() => fx.Plain.Count(p => p.Id.StartsWith(id, StringComparison.Ordinal)) == 5, because: fx.Subscriber.Output);
+        await Eventually.TrueAsync(() => fx.Plain.Count(p => p.Id.StartsWith(id, StringComparison.Ordinal)) == 5, null, () => fx.Subscriber.Output);
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class CrisisSystem : IAsyncDisposable
                 }
 
                 return await AnswersAsync(http, new Uri($"http://127.0.0.1:{port}{path}"));
-            }, TimeSpan.FromMinutes(4), $"{app} healthy on {port}\n{Output}");
+            }, TimeSpan.FromMinutes(4), () => $"{app} healthy on {port}; launcher output:\n{Output}");
         }
     }
 
@@ -114,7 +114,7 @@ public sealed class CrisisSystem : IAsyncDisposable
         {
             restarted = Descendants().Where(p => p.Pid != victim[0] && matches(p.CommandLine)).Select(p => p.Pid).FirstOrDefault();
             return restarted != 0;
-        }, TimeSpan.FromMinutes(2), $"the launcher restarts {what}\n{Output}");
+        }, TimeSpan.FromMinutes(2), () => $"the launcher restarts {what}; launcher output:\n{Output}");
         Append($"[e2e] {what} restarted (pid {restarted})");
         return restarted;
     }
