@@ -98,7 +98,7 @@ var analyst = new ThreatLevelsService.ThreatLevelsServiceClient(threatLevels.Cha
 // they are other systems); BENCH_CLIENTS=inproc keeps them in this process, next to the services.
 var received = new ConcurrentDictionary<(int Company, long Version), long>();
 // B waits for its one advisory on a completion rather than by polling: a 1 ms polling timer would
-// wake this process, which hosts both services, all through the interval being measured.
+// wake this process, which hosts advisories, all through the interval being measured.
 var awaited = new ConcurrentDictionary<(int Company, long Version), TaskCompletionSource<long>>();
 void Received((int Company, long Version) key, long at)
 {
@@ -207,10 +207,11 @@ async Task<(long Accepted, long Received)?> SmallChangeAsync(int n)
 
 // Uncounted warm-up first: B measures the services in steady state, as they run in production for
 // days. Without it, B ran while the tiered JIT recompiled the single-change path in the process that
-// hosts both services (perf over B: its tiered-compilation thread alone took a quarter of both cores;
-// the compiled-method count still grew for ~1,700 changes, in bursts with pauses between them). So
-// the warm-up goes on until that count stops growing (fewer than 20 new methods over the last 300
-// changes), with at least warmUpChanges changes and at most 10,000.
+// then hosted both services (perf over B: its tiered-compilation thread alone took a quarter of both
+// cores; the compiled-method count still grew for ~1,700 changes, in bursts with pauses between them).
+// So the warm-up goes on until that count stops growing (fewer than 20 new methods over the last 300
+// changes), with at least warmUpChanges changes and at most 10,000. The count is this process's:
+// threat-levels in a process of its own runs the same changes meanwhile, and its JIT is not counted.
 var warmUp = Stopwatch.StartNew();
 var warmedUp = 0;
 var jitMarks = new Queue<long>([System.Runtime.JitInfo.GetCompiledMethodCount()]);
@@ -295,7 +296,8 @@ if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_PROFILE_CHANGES"), ou
 }
 
 // Then traced passes, for the per-hop decomposition only: an ActivityListener that records every
-// span of both services, and a passive XREAD on the topic's stream, add work of their own. One pass
+// span of the services in this process (advisories; threat-levels too with BENCH_THREAT_LEVELS=inproc),
+// and a passive XREAD on the topic's stream, add work of their own. One pass
 // with B's isolated changes, one with them back to back; milestones are read after each pass, once
 // every span has ended.
 var traced = Math.Min(smallChanges, 200);
