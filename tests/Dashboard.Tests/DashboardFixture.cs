@@ -28,13 +28,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Dcis.Crisis.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            var path = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "artifacts", "screenshots");
+            var path = Path.Combine(Repository.Root, "artifacts", "screenshots");
             Directory.CreateDirectory(path);
             return path;
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -57,7 +56,7 @@ public sealed record DevSidecarOptions
 /// </example>
 public sealed class DevSidecarProcess : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ProcessOutput _output = new(2000);
     private Process? _process;
 
     private DevSidecarProcess(DevSidecarOptions options, int httpPort, int grpcPort)
@@ -83,7 +82,7 @@ public sealed class DevSidecarProcess : IAsyncDisposable
     public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
 
     /// <summary>Everything the sidecar printed so far (for failure messages).</summary>
-    public string Output => string.Join('\n', _output);
+    public string Output => _output.ToString();
 
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
@@ -103,12 +102,7 @@ public sealed class DevSidecarProcess : IAsyncDisposable
             return configured;
         }
 
-        var candidates = new[] { "Debug", "Release" }
-            .Select(c => Path.Combine(Repository.Root, "deploy", "local", "DevSidecar", "bin", c, "net10.0", "dev-sidecar.dll"))
-            .Where(File.Exists)
-            .OrderByDescending(File.GetLastWriteTimeUtc)
-            .ToList();
-        return candidates.Count > 0 ? candidates[0] : throw new FileNotFoundException("dev-sidecar.dll is not built (dotnet build deploy/local/DevSidecar)");
+        return Repository.NewestBuild("deploy/local/DevSidecar", "dev-sidecar.dll") ?? throw new FileNotFoundException("dev-sidecar.dll is not built (dotnet build deploy/local/DevSidecar)");
     }
 
     /// <summary>
@@ -153,12 +147,7 @@ public sealed class DevSidecarProcess : IAsyncDisposable
 
     private async Task LaunchAsync()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var info = new ProcessStartInfo("dotnet");
         info.ArgumentList.Add(LocateDll());
         void Arg(string name, string value)
         {
@@ -201,28 +190,9 @@ public sealed class DevSidecarProcess : IAsyncDisposable
             info.Environment["APP_API_TOKEN"] = appToken;
         }
 
-        var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
+        _process = _output.Start(info);
 
         await WaitForAsync("/v1.0/healthz/outbound", TimeSpan.FromSeconds(90));
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        _output.Enqueue(line);
-        while (_output.Count > 2000 && _output.TryDequeue(out _))
-        {
-        }
     }
 
     /// <summary>Waits (default 90 s) until <c>/v1.0/healthz</c> answers 204: the app is reachable and its subscriptions run.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Net.Client;
@@ -13,7 +12,7 @@ namespace Dcis.Crisis.Testing;
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ProcessOutput _output = new(500);
     private readonly string _dll;
     private readonly int? _fixedHttpPort;
     private Process? _process;
@@ -52,7 +51,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Pid => _process is { HasExited: false } process ? process.Id : 0;
 
     /// <summary>The last lines the process wrote (stdout and stderr).</summary>
-    public string Output => string.Join('\n', _output);
+    public string Output => _output.ToString();
 
     /// <summary>
     /// Starts the service and waits until <c>/healthz</c> answers. With <paramref name="httpPort"/> every
@@ -67,18 +66,14 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>The newest build of <c>services/{service}</c> next to this repository's solution.</summary>
     public static string LocateDll(string service) =>
-        new[] { "Debug", "Release" }
-            .Select(c => Path.Combine(Repository.Root, "services", service, "bin", c, "net10.0", $"Dcis.Crisis.{service}.dll"))
-            .Where(File.Exists)
-            .OrderByDescending(File.GetLastWriteTimeUtc)
-            .FirstOrDefault() ?? throw new FileNotFoundException($"Dcis.Crisis.{service}.dll is not built (dotnet build -c Release Dcis.Crisis.sln)");
+        Repository.NewestBuild($"services/{service}", $"Dcis.Crisis.{service}.dll") ?? throw new FileNotFoundException($"Dcis.Crisis.{service}.dll is not built (dotnet build -c Release Dcis.Crisis.sln)");
 
     /// <summary>Starts the process (again, after <see cref="KillAsync"/>) on the same data directory.</summary>
     public async Task LaunchAsync()
     {
         HttpPort = _fixedHttpPort ?? FreePort.Next();
         GrpcPort = FreePort.Next();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet");
         info.ArgumentList.Add(_dll);
         info.Environment["APP_PORT"] = HttpPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["GRPC_PORT"] = GrpcPort.ToString(CultureInfo.InvariantCulture);
@@ -91,12 +86,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = _output.Start(info);
         _process = process;
 
         using var http = new HttpClient();
@@ -144,17 +134,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            _output.Enqueue(line);
-            while (_output.Count > 500 && _output.TryDequeue(out _))
-            {
-            }
         }
     }
 

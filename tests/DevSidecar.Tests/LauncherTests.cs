@@ -20,20 +20,8 @@ public sealed class LauncherRun : IAsyncDisposable
     public string Output => string.Join('\n', _output);
 
     /// <summary>deploy/local/Launcher/bin/{Debug|Release}/net10.0/Dcis.Crisis.Launcher.dll, the newest build.</summary>
-    public static string LocateDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Dcis.Crisis.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return new[] { "Debug", "Release" }
-            .Select(c => Path.Combine(dir!.FullName, "deploy", "local", "Launcher", "bin", c, "net10.0", "Dcis.Crisis.Launcher.dll"))
-            .Where(File.Exists)
-            .OrderByDescending(File.GetLastWriteTimeUtc)
-            .FirstOrDefault() ?? throw new FileNotFoundException("the launcher is not built (dotnet build deploy/local/Launcher)");
-    }
+    public static string LocateDll() =>
+        Repository.NewestBuild("deploy/local/Launcher", "Dcis.Crisis.Launcher.dll") ?? throw new FileNotFoundException("the launcher is not built (dotnet build deploy/local/Launcher)");
 
     /// <summary>Starts the launcher and waits until it reports every app healthy.</summary>
     public static async Task<LauncherRun> StartAsync(string runFile, string dataDir)

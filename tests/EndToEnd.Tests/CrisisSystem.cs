@@ -38,20 +38,9 @@ public sealed class CrisisSystem : IAsyncDisposable
         }
     }
 
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Dcis.Crisis.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
     public async Task StartAsync()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root;
         var launcher = Path.Combine(root, "deploy/local/Launcher/bin/Release/net10.0/Dcis.Crisis.Launcher.dll");
         if (!File.Exists(launcher))
         {

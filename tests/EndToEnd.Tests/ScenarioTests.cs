@@ -16,7 +16,7 @@ public sealed class ScenarioTests(Scenario scenario) : IClassFixture<Scenario>
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    private static readonly CrisisCli Cli = new(Path.Combine(CrisisSystem.RepositoryRoot(), "services/Cli/bin/Release/net10.0/crisis.dll"));
+    private static readonly CrisisCli Cli = new(Path.Combine(Repository.Root, "services/Cli/bin/Release/net10.0/crisis.dll"));
 
     private async Task<List<InboxMessage>> InboxAsync(Person person, Func<List<InboxMessage>, bool> enough)
     {
